@@ -1,0 +1,264 @@
+"""The ``ideogram-kit`` command line: ``validate``, ``schema``, ``generate``, ``serve``.
+
+Exit codes of ``validate``: 0 every payload valid, 1 some payload invalid, 2 an input could
+not be read or is not JSON (the worst case wins). No command prints a traceback for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from . import schemas
+from .errors import TaskError
+from .payloads import JSONInputError, parse_json
+from .validation import validate
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
+
+
+# ---------------------------------------------------------------------------------------------
+# validate
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Checked:
+    """What validating one input (a file, or one line of a JSON-lines file) found."""
+
+    name: str
+    line: int | None = None
+    errors: list[TaskError] = field(default_factory=list)
+    read_error: JSONInputError | OSError | None = None
+
+    @property
+    def status(self) -> int:
+        if self.read_error is not None:
+            return EXIT_UNREADABLE
+        return EXIT_INVALID if self.errors else EXIT_OK
+
+
+def _read(name: str, stdin: Any) -> bytes:
+    if name == "-":
+        data: bytes = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode()
+        return data
+    return Path(name).read_bytes()
+
+
+def _check_input(name: str, jsonl: bool, stdin: Any) -> list[_Checked]:
+    label = "<stdin>" if name == "-" else name
+    try:
+        data = _read(name, stdin)
+    except OSError as exc:
+        return [_Checked(label, read_error=OSError(exc.strerror or str(exc)))]
+    if not (jsonl or name.endswith((".jsonl", ".ndjson"))):
+        try:
+            return [_Checked(label, errors=validate(parse_json(data)))]
+        except JSONInputError as exc:
+            return [_Checked(label, read_error=exc)]
+    results = []
+    for number, raw in enumerate(data.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            results.append(_Checked(label, number, errors=validate(parse_json(raw))))
+        except JSONInputError as exc:
+            col = exc.column
+            results.append(_Checked(label, number, read_error=JSONInputError(exc.message, number, col)))
+    if not results:
+        results.append(_Checked(label, read_error=JSONInputError("empty input: no JSON lines")))
+    return results
+
+
+def _where(err: TaskError) -> str:
+    parts = []
+    if err.task_index is not None:
+        parts.append(f"task {err.task_index}")
+    if err.task_uuid:
+        parts.append(f"({err.task_uuid})")
+    return " ".join(parts)
+
+
+def _label(item: _Checked) -> str:
+    return f"{item.name}:{item.line}" if item.line is not None else item.name
+
+
+def _emit_text(items: list[_Checked], out: TextIO) -> None:
+    invalid = unreadable = n_errors = 0
+    for item in items:
+        if item.read_error is not None:
+            unreadable += 1
+            exc = item.read_error
+            if isinstance(exc, JSONInputError) and exc.line is not None:
+                out.write(f"{item.name}:{exc.line}:{exc.column}: error: {exc.message}\n")
+            else:
+                message = exc.message if isinstance(exc, JSONInputError) else str(exc)
+                out.write(f"{_label(item)}: error: {message}\n")
+            continue
+        if not item.errors:
+            out.write(f"{_label(item)}: ok\n")
+            continue
+        invalid += 1
+        n_errors += len(item.errors)
+        for err in item.errors:
+            where = _where(err)
+            location = f"{_label(item)}: {where + ': ' if where else ''}"
+            param = f"{err.parameter}: " if err.parameter else ""
+            hint = f" (hint: {err.hint})" if err.hint else ""
+            out.write(f"{location}{param}{err.message} [{err.code}]{hint}\n")
+    total = len(items)
+    summary = f"{total} payload{'s' if total != 1 else ''} checked: {total - invalid - unreadable} valid"
+    if invalid:
+        summary += f", {invalid} invalid ({n_errors} error{'s' if n_errors != 1 else ''})"
+    if unreadable:
+        summary += f", {unreadable} unreadable"
+    out.write(summary + "\n")
+
+
+def _emit_json(items: list[_Checked], out: TextIO) -> None:
+    report = []
+    for item in items:
+        entry: dict[str, Any] = {"file": item.name, "valid": item.status == EXIT_OK}
+        if item.line is not None:
+            entry["line"] = item.line
+        if item.read_error is not None:
+            exc = item.read_error
+            entry["readError"] = {
+                "message": exc.message if isinstance(exc, JSONInputError) else str(exc),
+                "line": getattr(exc, "line", None),
+                "column": getattr(exc, "column", None),
+            }
+        entry["errors"] = [{**e.to_dict(), "taskIndex": e.task_index} for e in item.errors]
+        report.append(entry)
+    worst = max((i.status for i in items), default=EXIT_OK)
+    json.dump({"valid": worst == EXIT_OK, "results": report}, out, indent=2, ensure_ascii=False)
+    out.write("\n")
+
+
+def _gh_escape(text: str, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def _emit_github(items: list[_Checked], out: TextIO) -> None:
+    for item in items:
+        props = [f"file={_gh_escape(item.name, True)}"]
+        if item.read_error is not None:
+            exc = item.read_error
+            line = getattr(exc, "line", None) or item.line
+            if line is not None:
+                props.append(f"line={line}")
+            if getattr(exc, "column", None) is not None:
+                props.append(f"col={getattr(exc, 'column')}")
+            message = exc.message if isinstance(exc, JSONInputError) else str(exc)
+            props.append("title=unreadable payload")
+            out.write(f"::error {','.join(props)}::{_gh_escape(message)}\n")
+            continue
+        if item.line is not None:
+            props.append(f"line={item.line}")
+        for err in item.errors:
+            title = f"{err.code} {err.parameter or ''}".strip()
+            where = _where(err)
+            hint = f" (hint: {err.hint})" if err.hint else ""
+            text = f"{where + ': ' if where else ''}{err.message}{hint}"
+            out.write(f"::error {','.join(props + [f'title={_gh_escape(title, True)}'])}::{_gh_escape(text)}\n")
+
+
+def _cmd_validate(args: argparse.Namespace, stdin: Any, out: TextIO) -> int:
+    items: list[_Checked] = []
+    for name in args.files:
+        items.extend(_check_input(name, args.jsonl, stdin))
+    {"text": _emit_text, "json": _emit_json, "github": _emit_github}[args.format](items, out)
+    return max((i.status for i in items), default=EXIT_OK)
+
+
+# ---------------------------------------------------------------------------------------------
+# schema
+# ---------------------------------------------------------------------------------------------
+
+
+def bundle(name: str) -> dict[str, Any]:
+    """Document ``name`` with every other bundled document embedded under ``$defs``.
+
+    The result stands alone: any JSON Schema 2020-12 tool resolves its ``$ref``s offline.
+    """
+    doc = copy.deepcopy(schemas.load(name))
+    defs = doc.setdefault("$defs", {})
+    for other in schemas.DOCUMENTS:
+        if other != name:
+            defs[f"bundled:{other}"] = copy.deepcopy(schemas.load(other))
+    return doc
+
+
+def _cmd_schema(args: argparse.Namespace, stdin: Any, out: TextIO) -> int:
+    if args.list:
+        for name, filename in schemas.DOCUMENTS.items():
+            title = schemas.load(name).get("title", "")
+            out.write(f"{name:16} {filename:30} {title}\n")
+        return EXIT_OK
+    doc = schemas.load(args.name) if args.raw else bundle(args.name)
+    json.dump(doc, out, indent=2, ensure_ascii=False)
+    out.write("\n")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------------
+# the parser
+# ---------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ideogram-kit",
+        description="Test kit for Runware's Ideogram 1.0 Remix (ideogram:1@2).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser(
+        "validate",
+        help="validate payload files against the ideogram:1@2 schema",
+        description="Validate task or request payloads. Exit 0: all valid; 1: some invalid; 2: unreadable or not JSON.",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="JSON file (a task or a request array); - reads stdin")
+    p.add_argument("--format", choices=("text", "json", "github"), default="text", help="output format (default: text)")
+    p.add_argument("--jsonl", action="store_true", help="read each line as one payload (automatic for .jsonl/.ndjson)")
+    p.set_defaults(handler=_cmd_validate)
+
+    p = sub.add_parser(
+        "schema",
+        help="print a bundled JSON Schema",
+        description="Print a schema document, bundled with everything it references (standalone) unless --raw.",
+    )
+    p.add_argument("name", nargs="?", default="request", choices=list(schemas.DOCUMENTS), help="document (default: request)")
+    p.add_argument("--raw", action="store_true", help="print the file as shipped, with cross-file $refs")
+    p.add_argument("--list", action="store_true", help="list the documents")
+    p.set_defaults(handler=_cmd_schema)
+
+    # further subcommands register here
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, stdin: Any = None, stdout: TextIO | None = None) -> int:
+    """Run the command line; returns the exit code (the console script exits with it)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    out = stdout or sys.stdout
+    try:
+        code: int = args.handler(args, stdin or sys.stdin, out)
+    except BrokenPipeError:  # pragma: no cover - e.g. `| head`
+        return EXIT_OK
+    except KeyboardInterrupt:  # pragma: no cover
+        return 130
+    out.flush()
+    return code
+

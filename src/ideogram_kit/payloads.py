@@ -1,0 +1,98 @@
+"""Reading JSON payloads from bytes with errors a person can act on.
+
+Python's ``json`` accepts ``NaN`` and ``Infinity``, crashes with ``RecursionError`` on deep
+nesting and reports positions only for syntax errors. :func:`parse_json` turns every such
+case into one :class:`JSONInputError` carrying a message and, where it can be known, the
+line and column.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import Error
+
+__all__ = ["MAX_DEPTH", "JSONInputError", "parse_json", "position"]
+
+#: Deepest nesting accepted; deeper documents are rejected before Python's parser recurses.
+MAX_DEPTH = 256
+
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]|-?Infinity|NaN', re.DOTALL)
+
+
+class JSONInputError(Error, ValueError):
+    """The input is not a JSON document the kit accepts."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
+        self.message = message
+        self.line = line
+        self.column = column
+        where = f" (line {line}, column {column})" if line is not None else ""
+        super().__init__(message + where)
+
+
+@dataclass(frozen=True)
+class _Problem:
+    message: str
+    offset: int
+
+
+class _NonStandardConstant(ValueError):
+    pass
+
+
+def position(text: str, offset: int) -> tuple[int, int]:
+    """1-based (line, column) of a character offset in ``text``."""
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, column
+
+
+def _scan(text: str) -> _Problem | None:
+    """Find the first non-standard constant or over-deep nesting, outside strings."""
+    depth = 0
+    for match in _TOKENS.finditer(text):
+        token = match.group()
+        if token in ("[", "{"):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return _Problem(f"JSON nested deeper than {MAX_DEPTH} levels", match.start())
+        elif token in ("]", "}"):
+            depth -= 1
+        elif not token.startswith('"'):
+            return _Problem(f"{token} is not valid JSON (JSON has no NaN or Infinity)", match.start())
+    return None
+
+
+def _reject_constant(name: str) -> Any:
+    raise _NonStandardConstant(name)
+
+
+def parse_json(data: bytes | str) -> Any:
+    """Parse one JSON document strictly. Raises :class:`JSONInputError` on anything else."""
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            prefix = data[: exc.start].decode("utf-8", "replace")
+            line, column = position(prefix, len(prefix))
+            raise JSONInputError(f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}", line, column) from None
+    else:
+        text = data
+    if not text.strip():
+        raise JSONInputError("empty input: expected a JSON task object or an array of tasks")
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise JSONInputError(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from None
+    except (_NonStandardConstant, RecursionError):
+        problem = _scan(text)
+        if problem is None:  # pragma: no cover - the scanner sees what the parser saw
+            raise JSONInputError("JSON nested too deeply") from None
+        line, column = position(text, problem.offset)
+        raise JSONInputError(problem.message, line, column) from None
+    except ValueError as exc:  # e.g. integers with more digits than int() accepts
+        raise JSONInputError(f"invalid JSON: {exc}") from None
