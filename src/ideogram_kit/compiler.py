@@ -60,7 +60,7 @@ def _json_equal(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a is b
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b, strict=False))
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_json_equal(a[k], b[k]) for k in a)
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
@@ -183,7 +183,9 @@ class _Compiler:
             return f"({v} == {const!r} and {v}.__class__ is not bool)"
         return f"_json_equal({v}, {self.constant(const)})"
 
-    def emit_group(self, kind: str, schema: Mapping[str, Any], resolver: Any, v: str, out: list[str], depth: int) -> None:
+    def emit_group(
+        self, kind: str, schema: Mapping[str, Any], resolver: Any, v: str, out: list[str], depth: int
+    ) -> None:
         pad = "    " * depth
         if kind == "number":
             for kw, op in (("minimum", "<"), ("maximum", ">"), ("exclusiveMinimum", "<="), ("exclusiveMaximum", ">=")):
@@ -261,7 +263,7 @@ def compile_predicate(registry: referencing.Registry[Any], uri: str) -> Predicat
     entry = compiler.function(resolved.contents, resolved.resolver)
     source = "\n\n".join(compiler.sources)
     code = compile(source, f"<compiled schema {uri}>", "exec")
-    exec(code, compiler.namespace)  # noqa: S102 - source generated from our own schema
+    exec(code, compiler.namespace)
     predicate: Predicate = compiler.namespace[entry]
     predicate.__doc__ = f"Compiled validity check for {uri}."
     return predicate

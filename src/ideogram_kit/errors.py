@@ -112,7 +112,7 @@ class TaskError:
 
 def _echo(value: Any) -> Any:
     """A JSON-safe, bounded rendering of an offending value."""
-    if value is None or isinstance(value, bool) or isinstance(value, int):
+    if value is None or isinstance(value, (bool, int)):
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else repr(value)

@@ -79,7 +79,9 @@ def parse_json(data: bytes | str) -> Any:
         except UnicodeDecodeError as exc:
             prefix = data[: exc.start].decode("utf-8", "replace")
             line, column = position(prefix, len(prefix))
-            raise JSONInputError(f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}", line, column) from None
+            raise JSONInputError(
+                f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}", line, column
+            ) from None
     else:
         text = data
     if not text.strip():

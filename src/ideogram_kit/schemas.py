@@ -86,9 +86,7 @@ def load(name: str) -> dict[str, JSON]:
 @functools.cache
 def registry() -> referencing.Registry[JSON]:
     """A registry holding every bundled document under its ``$id`` (no retrieval)."""
-    resources_ = [
-        (uri(name), referencing.jsonschema.DRAFT202012.create_resource(load(name))) for name in DOCUMENTS
-    ]
+    resources_ = [(uri(name), referencing.jsonschema.DRAFT202012.create_resource(load(name))) for name in DOCUMENTS]
     return referencing.Registry().with_resources(resources_).crawl()
 
 
@@ -128,7 +126,7 @@ def _resolve(schema: Mapping[str, JSON], base: str) -> tuple[Mapping[str, JSON],
     resolved = registry().resolver(base).lookup(ref)
     target = resolved.contents
     merged = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
-    return merged, str(resolved.resolver._base_uri)  # noqa: SLF001 - no public accessor
+    return merged, str(resolved.resolver._base_uri)
 
 
 def _walk(schema: Mapping[str, JSON], base: str, prefix: str) -> Iterator[tuple[str, Mapping[str, JSON]]]:

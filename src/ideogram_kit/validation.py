@@ -66,7 +66,8 @@ def _fast_predicate() -> compiler.Predicate:
     try:
         return compiler.compile_predicate(schemas.registry(), schemas.uri("request"))
     except compiler.Unsupported:  # pragma: no cover - only after a schema edit the compiler lacks
-        return schemas.validator("request").is_valid
+        is_valid: compiler.Predicate = schemas.validator("request").is_valid
+        return is_valid
 
 
 def _as_request(payload: Any) -> tuple[Any, bool]:
@@ -152,7 +153,8 @@ def _report(request: Any) -> list[TaskError]:
         return [
             TaskError(
                 code="invalidRequestBody",
-                message=f"The request must be a JSON array of tasks (or one task object), got {describe_value(request)}.",
+                message="The request must be a JSON array of tasks (or one task object), "
+                f"got {describe_value(request)}.",
                 value=request,
                 hint='wrap the task in a list: [{"taskType": "imageInference", ...}]',
             )
@@ -220,9 +222,10 @@ def _translate(err: jsonschema.exceptions.ValidationError, request: list[Any]) -
         yield _conflict(err, rel, base)
         return
     if keyword == "required":
-        for name in err.validator_value:
+        required: list[str] = err.validator_value  # type: ignore[assignment]
+        for name in required:
             if isinstance(err.instance, Mapping) and name not in err.instance:
-                yield _missing(rel + [name], base)
+                yield _missing([*rel, name], base)
         return
     if keyword == "additionalProperties":
         yield from _unknown(err, rel, base)
@@ -353,7 +356,7 @@ def _dimensions(task: Any, base: dict[str, Any]) -> TaskError:
 
 def _type_error(code: str, parameter: str, err: Any, schema: Mapping[str, Any], base: dict[str, Any]) -> TaskError:
     expected = err.validator_value
-    names = expected if isinstance(expected, list) else [expected]
+    names: list[str] = expected if isinstance(expected, list) else [expected]
     wanted = " or ".join(_JSON_TYPE_NAMES.get(n, n) for n in names)
     return TaskError(
         code=code,
@@ -445,9 +448,7 @@ def _length_error(code: str, parameter: str, err: Any, schema: Mapping[str, Any]
     verb = "hold" if is_array else "be"
     extent = "long" if not is_array else ""
     message = f"'{parameter}' must {verb} {rule}{' ' + extent if extent else ''}, got {len(err.instance)}."
-    return TaskError(
-        code=code, message=message, parameter=parameter, value=err.instance, min=low, max=high, **base
-    )
+    return TaskError(code=code, message=message, parameter=parameter, value=err.instance, min=low, max=high, **base)
 
 
 def _format_error(code: str, parameter: str, err: Any, schema: Mapping[str, Any], base: dict[str, Any]) -> TaskError:
