@@ -158,8 +158,9 @@ def _emit_github(items: list[_Checked], out: TextIO) -> None:
             line = getattr(exc, "line", None) or item.line
             if line is not None:
                 props.append(f"line={line}")
-            if getattr(exc, "column", None) is not None:
-                props.append(f"col={getattr(exc, 'column')}")
+            column = getattr(exc, "column", None)
+            if column is not None:
+                props.append(f"col={column}")
             message = exc.message if isinstance(exc, JSONInputError) else str(exc)
             props.append("title=unreadable payload")
             out.write(f"::error {','.join(props)}::{_gh_escape(message)}\n")
@@ -171,7 +172,8 @@ def _emit_github(items: list[_Checked], out: TextIO) -> None:
             where = _where(err)
             hint = f" (hint: {err.hint})" if err.hint else ""
             text = f"{where + ': ' if where else ''}{err.message}{hint}"
-            out.write(f"::error {','.join(props + [f'title={_gh_escape(title, True)}'])}::{_gh_escape(text)}\n")
+            title_prop = f"title={_gh_escape(title, True)}"
+            out.write(f"::error {','.join([*props, title_prop])}::{_gh_escape(text)}\n")
 
 
 def _cmd_validate(args: argparse.Namespace, stdin: Any, out: TextIO) -> int:
@@ -239,7 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="print a bundled JSON Schema",
         description="Print a schema document, bundled with everything it references (standalone) unless --raw.",
     )
-    p.add_argument("name", nargs="?", default="request", choices=list(schemas.DOCUMENTS), help="document (default: request)")
+    p.add_argument(
+        "name", nargs="?", default="request", choices=list(schemas.DOCUMENTS), help="document (default: request)"
+    )
     p.add_argument("--raw", action="store_true", help="print the file as shipped, with cross-file $refs")
     p.add_argument("--list", action="store_true", help="list the documents")
     p.set_defaults(handler=_cmd_schema)
@@ -261,4 +265,3 @@ def main(argv: Sequence[str] | None = None, stdin: Any = None, stdout: TextIO | 
         return 130
     out.flush()
     return code
-
