@@ -306,6 +306,11 @@ def test_two_mistakes_give_two_errors() -> None:
 # -- requests ----------------------------------------------------------------------------------
 
 
+def test_a_tuple_of_tasks_is_a_request() -> None:
+    assert validate((DOCS_EXAMPLE,)) == []
+    assert only_error((DOCS_EXAMPLE, DOCS_EXAMPLE)).code == "conflictTaskUUID"
+
+
 def test_request_with_every_task_type() -> None:
     request = [
         {"taskType": "authentication", "apiKey": "key"},

@@ -74,6 +74,8 @@ def _as_request(payload: Any) -> tuple[Any, bool]:
     """The payload as a request array, and whether it was given as a single task."""
     if isinstance(payload, Mapping):
         return [payload], True
+    if isinstance(payload, tuple):
+        return list(payload), False
     return payload, False
 
 
