@@ -215,6 +215,42 @@ def _cmd_schema(args: argparse.Namespace, stdin: Any, out: TextIO) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# serve
+# ---------------------------------------------------------------------------------------------
+
+
+def _cmd_serve(args: argparse.Namespace, stdin: Any, out: TextIO) -> int:
+    from ideogram_mock.config import ConfigError, MockConfig  # lazy: keeps `validate` fast
+    from ideogram_mock.server import serve
+
+    changes: dict[str, Any] = {}
+    for flag, name in (("host", "host"), ("port", "port"), ("seed", "seed"), ("failure_rate", "failure_rate"),
+                       ("timeout_rate", "timeout_rate"), ("webhook_drop_rate", "webhook_drop_rate"),
+                       ("retention", "retention"), ("public_url", "public_base_url")):  # fmt: skip
+        if getattr(args, flag) is not None:
+            changes[name] = getattr(args, flag)
+    if args.api_key:
+        changes["api_keys"] = tuple(args.api_key)
+    if args.allow_host:
+        changes["outbound_allow"] = tuple(args.allow_host)
+    try:
+        if args.latency is not None:
+            low, _, high = args.latency.partition(":")
+            changes["latency_min"], changes["latency_max"] = float(low), float(high or low)
+        if args.rate_limit is not None:
+            count, _, window = args.rate_limit.partition("/")
+            changes["rate_limit"] = int(count)
+            if window:
+                changes["rate_window"] = float(window)
+        config = MockConfig.from_file(args.config) if args.config else MockConfig()
+        config = config.replace(**changes)
+    except (ConfigError, ValueError, OSError) as exc:
+        out.write(f"ideogram-kit serve: error: {exc}\n")
+        return EXIT_UNREADABLE
+    return serve(config, out=out, log_level=args.log_level)
+
+
+# ---------------------------------------------------------------------------------------------
 # the parser
 # ---------------------------------------------------------------------------------------------
 
@@ -247,6 +283,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--raw", action="store_true", help="print the file as shipped, with cross-file $refs")
     p.add_argument("--list", action="store_true", help="list the documents")
     p.set_defaults(handler=_cmd_schema)
+
+    p = sub.add_parser(
+        "serve",
+        help="run the mock Runware endpoint (POST /v1) on this machine",
+        description="Serve a mock of Runware's REST API for ideogram:1@2. Flags override --config; Ctrl+C stops.",
+    )
+    p.add_argument("--host", help="address to bind (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port to bind (default: 8000; 0 picks a free one)")
+    p.add_argument("--seed", type=int, help="seed of images and faults (default: 0)")
+    p.add_argument("--latency", metavar="SECONDS[:MAX]", help="simulated task time, fixed or uniform MIN:MAX")
+    p.add_argument("--failure-rate", type=float, metavar="P", help="probability a task fails (providerError)")
+    p.add_argument("--timeout-rate", type=float, metavar="P", help="probability a task times out (timeoutProvider)")
+    p.add_argument("--webhook-drop-rate", type=float, metavar="P", help="probability a webhook is dropped")
+    p.add_argument("--rate-limit", metavar="N[/SECONDS]", help="allow N requests per window (default window 1 s)")
+    p.add_argument("--retention", type=float, metavar="SECONDS", help="how long finished tasks stay pollable")
+    p.add_argument("--api-key", action="append", metavar="KEY", help="accept only this key (repeatable)")
+    p.add_argument("--allow-host", action="append", metavar="HOST", help="allow webhooks/uploads to HOST (repeatable)")
+    p.add_argument("--public-url", metavar="URL", help="base of imageURL (default: from each request's Host)")
+    p.add_argument("--config", metavar="FILE", help="settings file (JSON or TOML)")
+    p.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"),
+                   help="uvicorn log level (default: warning)")  # fmt: skip
+    p.set_defaults(handler=_cmd_serve)
 
     # further subcommands register here
     return parser

@@ -1,0 +1,121 @@
+"""The HTTP layer: a Starlette app over a :class:`~ideogram_mock.engine.MockEngine`.
+
+``create_app(config)`` builds a fresh engine; ``create_app(engine=engine)`` serves an existing
+one (so a test can inspect it directly). The app holds no state of its own and uses no
+lifespan events, so uvicorn, ``httpx.ASGITransport`` and respx all serve it the same way.
+
+Routes: ``POST /v1`` (the Runware protocol), ``GET /images/<imageUUID>.<ext>`` (URL outputs),
+``/_mock/*`` (inspection and control), ``GET /openapi.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from . import protocol
+from .config import ConfigError, MockConfig
+from .engine import MockEngine, error_item
+from .openapi import openapi_document
+
+__all__ = ["create_app"]
+
+
+def _envelope(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(protocol.encode(body), status, headers, media_type="application/json")
+
+
+def _json(value: Any, status: int = 200) -> Response:
+    return Response(json.dumps(value, default=str), status, media_type="application/json")
+
+
+def create_app(config: MockConfig | None = None, engine: MockEngine | None = None) -> Starlette:
+    """The mock's ASGI app, serving ``engine`` (a new one built from ``config`` when omitted)."""
+    if engine is None:
+        engine = MockEngine(config)
+    elif config is not None:
+        raise ValueError("pass either config or engine, not both")
+
+    def base_url(request: Request) -> str:
+        return engine.config.public_base_url or str(request.base_url)
+
+    async def post_v1(request: Request) -> Response:
+        limit = engine.config.max_body_bytes
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            body = b"x" * (limit + 1)  # the engine answers 413 without us reading the stream
+        else:
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in request.stream():
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    break
+            body = b"".join(chunks)
+        reply = await engine.handle_rest(body, authorization=request.headers.get("authorization"),
+                                         base_url=base_url(request))  # fmt: skip
+        return _envelope(reply.body, reply.status, reply.headers)
+
+    async def get_image(request: Request) -> Response:
+        name = request.path_params["name"]
+        found = await engine.image(name)
+        if found is None:
+            err = error_item("imageNotFound", f"No image {name}: unknown, or its ttl has passed.", value=name)
+            return _envelope({"errors": [err]}, 404)
+        data, content_type = found
+        return Response(data, media_type=content_type, headers={"Cache-Control": "no-store"})
+
+    async def list_requests(request: Request) -> Response:
+        return _json(engine.requests())
+
+    async def list_tasks(request: Request) -> Response:
+        return _json(engine.tasks())
+
+    async def get_task(request: Request) -> Response:
+        run = engine.task(request.path_params["task_uuid"])
+        if run is None:
+            return _json({"error": "unknown task"}, 404)
+        return _json(run.to_dict())
+
+    async def list_deliveries(request: Request) -> Response:
+        return _json(engine.deliveries())
+
+    async def reset(request: Request) -> Response:
+        engine.reset()
+        return _json({"reset": True})
+
+    async def get_config(request: Request) -> Response:
+        return _json(engine.config.to_dict())
+
+    async def patch_config(request: Request) -> Response:
+        try:
+            changes = json.loads(await request.body() or b"{}")
+            config = engine.configure(changes)
+        except (ValueError, ConfigError) as exc:
+            return _json({"error": str(exc)}, 400)
+        return _json(config.to_dict())
+
+    async def openapi(request: Request) -> Response:
+        return _json(openapi_document())
+
+    routes = [
+        Route("/v1", post_v1, methods=["POST"]),
+        Route("/images/{name}", get_image, methods=["GET"]),
+        Route("/_mock/requests", list_requests, methods=["GET"]),
+        Route("/_mock/tasks", list_tasks, methods=["GET"]),
+        Route("/_mock/tasks/{task_uuid}", get_task, methods=["GET"]),
+        Route("/_mock/deliveries", list_deliveries, methods=["GET"]),
+        Route("/_mock/reset", reset, methods=["POST"]),
+        Route("/_mock/config", get_config, methods=["GET"]),
+        Route("/_mock/config", patch_config, methods=["PATCH", "POST"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes)
+    app.state.engine = engine
+    return app

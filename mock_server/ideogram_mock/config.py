@@ -1,0 +1,199 @@
+"""The mock server's settings: one dataclass, :class:`MockConfig`, with documented defaults.
+
+Every field carries its help text in ``metadata["help"]``; the CLI, the README's table and
+``GET /openapi.json`` read it from there. A config comes from keyword arguments, a mapping
+(:meth:`MockConfig.from_mapping`, used for ``PATCH /_mock/config``), or a JSON or TOML file
+(:meth:`MockConfig.from_file`), always with unknown keys and wrong types rejected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ConfigError", "MockConfig", "describe_fields"]
+
+
+class ConfigError(ValueError):
+    """A config file or mapping has an unknown key or a value of the wrong type or range."""
+
+
+def _opt(default: Any, help: str, **kwargs: Any) -> Any:
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help, **kwargs})
+    return field(default=default, metadata={"help": help, **kwargs})
+
+
+@dataclass(frozen=True)
+class MockConfig:
+    """Settings of one mock server. Immutable; use :meth:`replace` to derive a changed copy."""
+
+    host: str = _opt("127.0.0.1", "address `ideogram-kit serve` binds (loopback by default)")
+    port: int = _opt(8000, "port `ideogram-kit serve` binds; 0 picks a free one")
+    seed: int = _opt(0, "seeds images, result seeds and the fault plan: same seed, same run")
+    public_base_url: str | None = _opt(
+        None, "base of imageURL (e.g. https://images.test); default: the scheme and Host of each request"
+    )
+    api_keys: tuple[str, ...] = _opt((), "API keys accepted; empty accepts any non-empty key")
+    rejected_api_key: str = _opt("invalid", "API key that is always rejected with 401 invalidApiKey")
+    max_body_bytes: int = _opt(20 * 1024 * 1024, "largest request body; larger gives 413 payloadTooLarge")
+    latency_min: float = _opt(0.0, "seconds a task takes at least (drawn per task, uniformly)")
+    latency_max: float = _opt(0.0, "seconds a task takes at most; images of a task finish evenly spread")
+    failure_rate: float = _opt(0.0, "probability a task fails with providerError (500 when alone)")
+    timeout_rate: float = _opt(0.0, "probability a task fails with timeoutProvider (504 when alone)")
+    nsfw_rate: float = _opt(0.0, "probability an image is flagged NSFWContent: true (when safety is on)")
+    webhook_drop_rate: float = _opt(0.0, "probability a webhook POST is silently dropped (recorded as dropped)")
+    rate_limit: int = _opt(0, "requests to /v1 allowed per rate_window; 0 disables; over it: 429 + Retry-After")
+    rate_window: float = _opt(1.0, "length of the rate-limit window in seconds")
+    retention: float = _opt(300.0, "seconds a finished task stays pollable with getResponse")
+    max_tasks: int = _opt(10_000, "most tasks remembered; the oldest finished ones are forgotten first")
+    image_ttl: float = _opt(3600.0, "seconds an image URL serves when the task sets no ttl")
+    max_images: int = _opt(10_000, "most image URLs remembered; the oldest are forgotten first")
+    image_cache_bytes: int = _opt(64 * 1024 * 1024, "budget of the encoded-image cache")
+    cost_per_image: float = _opt(0.0013, "USD reported as cost per image when includeCost is true")
+    delivery_attempts: int = _opt(4, "attempts per webhook POST or upload PUT (1 = no retry)")
+    delivery_base_delay: float = _opt(0.5, "seconds before the first retry; doubles each retry")
+    delivery_timeout: float = _opt(10.0, "seconds one webhook or upload attempt may take")
+    outbound_allow: tuple[str, ...] = _opt(
+        (), "hosts (or host:port) webhooks and uploads may reach besides loopback; all else is refused"
+    )
+    request_log_size: int = _opt(1000, "received requests kept for GET /_mock/requests")
+    delivery_log_size: int = _opt(1000, "delivery attempts kept for GET /_mock/deliveries")
+    shutdown_grace: float = _opt(5.0, "seconds pending deliveries get to finish on shutdown")
+
+    def __post_init__(self) -> None:
+        _check(self)
+
+    def replace(self, **changes: Any) -> MockConfig:
+        """A copy with ``changes`` applied (checked like :meth:`from_mapping`)."""
+        return self.from_mapping(changes, base=self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready view (tuples as lists)."""
+        return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v for f in _fields()}
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], base: MockConfig | None = None) -> MockConfig:
+        """A config from ``values`` (camelCase or snake_case keys) over ``base`` (default: defaults)."""
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"config must be an object of settings, got {type(values).__name__}")
+        known = {f.name: f for f in _fields()}
+        aliases = {_camel(name): name for name in known}
+        changes: dict[str, Any] = {}
+        for key, value in values.items():
+            name = key if key in known else aliases.get(str(key))
+            if name is None:
+                raise ConfigError(f"unknown setting {key!r}; known: {', '.join(known)}")
+            changes[name] = _coerce(known[name], value)
+        return dataclasses.replace(base or cls(), **changes)
+
+    @classmethod
+    def from_file(cls, path: str | Path, base: MockConfig | None = None) -> MockConfig:
+        """A config read from a JSON or TOML file (by extension; a ``[mock]`` table is used if present)."""
+        path = Path(path)
+        text = path.read_text("utf-8")
+        data: Any
+        if path.suffix.lower() == ".toml":
+            data = _load_toml(text, path)
+        else:
+            try:
+                data = json.loads(text)
+            except ValueError as exc:
+                raise ConfigError(f"{path}: invalid JSON: {exc}") from None
+        try:
+            return cls.from_mapping(data, base)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+
+
+def _load_toml(text: str, path: Path) -> Any:
+    if sys.version_info >= (3, 11):
+        import tomllib
+
+        try:
+            data: dict[str, Any] = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        return data.get("mock", data)
+    raise ConfigError("TOML config files need Python 3.11+; use JSON")  # pragma: no cover
+
+
+def describe_fields() -> list[dict[str, Any]]:
+    """Name, type, default and help of every setting, in declaration order."""
+    default = MockConfig()
+    return [
+        {"name": f.name, "type": str(f.type), "default": getattr(default, f.name), "help": f.metadata["help"]}
+        for f in _fields()
+    ]
+
+
+def _fields() -> tuple[dataclasses.Field[Any], ...]:
+    return dataclasses.fields(MockConfig)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
+def _coerce(f: dataclasses.Field[Any], value: Any) -> Any:
+    kind = str(f.type)
+    if kind == "tuple[str, ...]":
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{f.name} must be a list of strings")
+        return tuple(value)
+    if kind == "str | None":
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{f.name} must be a string or null")
+        return value
+    if kind == "str":
+        if not isinstance(value, str):
+            raise ConfigError(f"{f.name} must be a string")
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{f.name} must be a number")
+    if kind == "int":
+        if isinstance(value, float) and not value.is_integer():
+            raise ConfigError(f"{f.name} must be an integer")
+        return int(value)
+    return float(value)
+
+
+_RATES = ("failure_rate", "timeout_rate", "nsfw_rate", "webhook_drop_rate")
+_NON_NEGATIVE = (
+    "latency_min", "latency_max", "rate_limit", "retention", "max_body_bytes", "image_ttl",
+    "image_cache_bytes", "cost_per_image", "delivery_base_delay", "shutdown_grace", "seed",
+)  # fmt: skip
+_POSITIVE = ("rate_window", "max_tasks", "max_images", "delivery_attempts", "delivery_timeout",
+             "request_log_size", "delivery_log_size")  # fmt: skip
+
+
+def _check(config: MockConfig) -> None:
+    for name in _RATES:
+        value = getattr(config, name)
+        if not 0.0 <= value <= 1.0:
+            raise ConfigError(f"{name} must be between 0 and 1, got {value}")
+    for name in _NON_NEGATIVE:
+        value = getattr(config, name)
+        if not (math.isfinite(value) and value >= 0):
+            raise ConfigError(f"{name} must be a finite number >= 0, got {value}")
+    for name in _POSITIVE:
+        value = getattr(config, name)
+        if not (math.isfinite(value) and value > 0):
+            raise ConfigError(f"{name} must be > 0, got {value}")
+    if config.failure_rate + config.timeout_rate > 1.0:
+        raise ConfigError("failure_rate + timeout_rate must not exceed 1")
+    if config.latency_max < config.latency_min:
+        raise ConfigError(f"latency_max ({config.latency_max}) must be >= latency_min ({config.latency_min})")
+    if not 0 <= config.port <= 65535:
+        raise ConfigError(f"port must be 0..65535, got {config.port}")
+    if config.public_base_url is not None and not config.public_base_url.startswith(("http://", "https://")):
+        raise ConfigError("public_base_url must start with http:// or https://")

@@ -1,0 +1,203 @@
+"""Outbound calls: webhook POSTs and upload PUTs, with retries and an allow-list.
+
+Webhooks and uploads only reach loopback addresses (``127.0.0.0/8``, ``::1``, ``localhost``)
+or hosts named in ``MockConfig.outbound_allow``; :func:`check_target` refuses anything else
+before the task runs, so a test server cannot be turned against other hosts (no SSRF).
+
+Each delivery is tried up to ``delivery_attempts`` times; a non-2xx answer or a connection
+failure waits ``delivery_base_delay * 2**(attempt-1)`` seconds and tries again. Every attempt
+carries the same ``X-Delivery-ID`` (and its number in ``X-Delivery-Attempt``) and is recorded
+as a :class:`DeliveryAttempt`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from .config import MockConfig
+
+__all__ = ["DELIVERY_ID_HEADER", "Deliverer", "DeliveryAttempt", "check_target"]
+
+DELIVERY_ID_HEADER = "X-Delivery-ID"
+ATTEMPT_HEADER = "X-Delivery-Attempt"
+
+
+def check_target(url: str, allow: tuple[str, ...]) -> str | None:
+    """None when ``url`` may be called, else why not (one sentence)."""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        port = parts.port
+    except ValueError:
+        return f"{url!r} is not a usable URL."
+    if not host:
+        return f"{url!r} has no host."
+    if host == "localhost" or _is_loopback(host):
+        return None
+    allowed = {a.lower() for a in allow}
+    if host in allowed or (port is not None and f"{host}:{port}" in allowed):
+        return None
+    return f"The mock only calls loopback addresses and the hosts in its outbound_allow setting; {host} is neither."
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass
+class DeliveryAttempt:
+    """One webhook POST or upload PUT attempt, as ``GET /_mock/deliveries`` lists it."""
+
+    deliveryId: str
+    kind: str  # "webhook" or "upload"
+    url: str
+    taskUUID: str
+    imageUUID: str | None
+    attempt: int
+    outcome: str  # "delivered", "failed" (will retry or gave up), "dropped", "cancelled"
+    statusCode: int | None
+    error: str | None
+    final: bool
+    at: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Deliverer:
+    """Sends deliveries with retries through one shared httpx client, recording each attempt."""
+
+    def __init__(
+        self,
+        config: Callable[[], MockConfig],
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._config = config
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _http(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            self._client = httpx.AsyncClient(transport=self._transport, follow_redirects=False, trust_env=False)
+            self._loop = loop
+        return self._client
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(RuntimeError):  # created on a loop that is gone
+                await client.aclose()
+
+    async def deliver(
+        self,
+        kind: str,
+        delivery_id: str,
+        method: str,
+        url: str,
+        content: bytes,
+        content_type: str,
+        task_uuid: str,
+        image_uuid: str | None,
+        record: Callable[[DeliveryAttempt], None],
+    ) -> bool:
+        """Send until a 2xx answer or the attempts run out, passing each attempt to ``record``."""
+        cfg = self._config()
+        attempts = cfg.delivery_attempts
+        for attempt in range(1, attempts + 1):
+            status: int | None = None
+            error: str | None = None
+            headers = {
+                "Content-Type": content_type,
+                DELIVERY_ID_HEADER: delivery_id,
+                ATTEMPT_HEADER: str(attempt),
+                "User-Agent": "ideogram-remix-kit-mock",
+            }
+            try:
+                response = await self._http().request(
+                    method, url, content=content, headers=headers, timeout=cfg.delivery_timeout
+                )
+                status = response.status_code
+                await response.aclose()
+            except httpx.HTTPError as exc:
+                error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            except asyncio.CancelledError:
+                record(
+                    self._attempt(
+                        kind,
+                        delivery_id,
+                        url,
+                        task_uuid,
+                        image_uuid,
+                        attempt,
+                        "cancelled",
+                        None,
+                        "shut down before the attempt finished",
+                        True,
+                    )
+                )
+                raise
+            ok = status is not None and 200 <= status < 300
+            final = ok or attempt == attempts
+            if error is None and not ok:
+                error = f"HTTP {status}"
+            outcome = "delivered" if ok else "failed"
+            record(self._attempt(kind, delivery_id, url, task_uuid, image_uuid, attempt, outcome, status, error, final))
+            if ok:
+                return True
+            if not final:
+                await asyncio.sleep(cfg.delivery_base_delay * 2 ** (attempt - 1))
+        return False
+
+    def dropped(
+        self,
+        delivery_id: str,
+        url: str,
+        task_uuid: str,
+        image_uuid: str | None,
+        record: Callable[[DeliveryAttempt], None],
+    ) -> None:
+        record(
+            self._attempt(
+                "webhook",
+                delivery_id,
+                url,
+                task_uuid,
+                image_uuid,
+                0,
+                "dropped",
+                None,
+                "dropped by the fault plan (webhook_drop_rate)",
+                True,
+            )
+        )
+
+    @staticmethod
+    def _attempt(
+        kind: str,
+        delivery_id: str,
+        url: str,
+        task_uuid: str,
+        image_uuid: str | None,
+        attempt: int,
+        outcome: str,
+        status: int | None,
+        error: str | None,
+        final: bool,
+    ) -> DeliveryAttempt:
+        return DeliveryAttempt(
+            delivery_id, kind, url, task_uuid, image_uuid, attempt, outcome, status, error, final, time.time()
+        )

@@ -1,0 +1,667 @@
+"""The transport-agnostic core of the mock: :class:`MockEngine` owns all state.
+
+Tasks, issued images, the request log, delivery attempts, the fault plan and the rate
+limiter live in one engine object; HTTP (:mod:`ideogram_mock.app`) and any other transport
+are thin layers that call it. Background work (simulated latency, webhooks, uploads) runs as
+asyncio tasks on the caller's event loop, tracked by the engine; :meth:`MockEngine.aclose`
+finishes or cancels them.
+
+Entry points for transports:
+
+- :meth:`MockEngine.handle_rest`: one ``POST /v1`` body in, a :class:`Reply` out (status,
+  envelope, headers) — the whole REST protocol.
+- :meth:`MockEngine.admit`, :meth:`MockEngine.authenticate`, :meth:`MockEngine.check`: rate
+  limit, API key and validation, for transports that dispatch tasks themselves.
+- :meth:`MockEngine.submit` (background) and :meth:`MockEngine.run` (inline) start a valid
+  ``imageInference`` task and return its :class:`TaskRun`; ``async for item in run.stream()``
+  yields each result item as soon as it is ready (or the error item).
+- :meth:`MockEngine.get_response`: a ``getResponse`` answer as ``(data, errors)``.
+- :meth:`MockEngine.image`: the bytes behind an ``imageURL``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import math
+import time
+import uuid
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from ideogram_kit import schemas
+from ideogram_kit.errors import TaskError
+from ideogram_kit.payloads import JSONInputError, parse_json
+from ideogram_kit.validation import validate
+
+from .config import MockConfig
+from .delivery import Deliverer, DeliveryAttempt, check_target
+from .faults import FaultPlan, RateLimiter, TaskFate
+from .images import ImageRecipe, ImageRenderer, data_uri
+
+__all__ = ["INJECTED_CODES", "MockEngine", "Reply", "TaskRun"]
+
+#: Error codes the fault plan injects; only these give a 5xx status.
+INJECTED_CODES = frozenset({"providerError", "timeoutProvider"})
+_INLINE_LOG_LIMIT = 64 * 1024  # request bodies up to this size are kept verbatim in the log
+
+
+@functools.cache
+def _default(path: str) -> Any:
+    """A parameter's default, read from the schema (never re-typed here)."""
+    return schemas.task_parameters()[path].get("default")
+
+
+def _digest(*parts: object) -> bytes:
+    return hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
+
+
+def error_item(code: str, message: str, **fields: Any) -> dict[str, Any]:
+    """An ``errors[]`` item of the catalogue ``code`` (keyword names as :class:`TaskError`'s)."""
+    return TaskError(code=code, message=message, **fields).to_dict()
+
+
+@dataclass
+class Reply:
+    """What a transport sends back for one request: HTTP status, envelope, extra headers."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _StoredImage:
+    recipe: ImageRecipe
+    expires_at: float
+
+
+class TaskRun:
+    """One ``imageInference`` task: its results so far, its error, its state."""
+
+    def __init__(self, task: Mapping[str, Any], config: MockConfig, fate: TaskFate, base_url: str) -> None:
+        self.task = dict(task)
+        self.task_uuid: str = task["taskUUID"]
+        self.expected: int = task.get("numberResults", _default("numberResults"))
+        self.fate = fate
+        self.base_url = base_url.rstrip("/")
+        self.delivery_method: str = task.get("deliveryMethod", _default("deliveryMethod"))
+        self.created_at = time.time()
+        self.finished_at: float | None = None
+        self.finished_monotonic: float | None = None
+        self.results: list[dict[str, Any]] = []
+        self.error: dict[str, Any] | None = None
+        self._changed = asyncio.Event()
+        key = self.task_uuid.lower()
+        seeds: list[int] = []
+        for i in range(self.expected):
+            n = 0
+            while (s := int.from_bytes(_digest("seed", config.seed, key, i, n)[:4], "big") & 0x7FFFFFFF) in seeds:
+                n += 1  # pragma: no cover - a 31-bit collision
+            seeds.append(s)
+        self.seeds = seeds
+        self.image_uuids = [str(uuid.UUID(bytes=_digest("image", config.seed, key, i)[:16], version=4))
+                            for i in range(self.expected)]  # fmt: skip
+
+    @property
+    def done(self) -> bool:
+        return self.finished_at is not None
+
+    @property
+    def status(self) -> str:
+        if not self.done:
+            return "processing"
+        return "error" if self.error is not None else "success"
+
+    async def stream(self) -> AsyncIterator[dict[str, Any]]:
+        """Each result item (sync-response shape) as it becomes ready, then the error item if any."""
+        index = 0
+        while True:
+            while index < len(self.results):
+                yield self.results[index]
+                index += 1
+            if self.done:
+                if self.error is not None:
+                    yield self.error
+                return
+            await self._changed.wait()
+
+    async def wait(self) -> None:
+        """Until the task has finished (successfully or not)."""
+        while not self.done:
+            await self._changed.wait()
+
+    def poll_state(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The getResponse answer: success items, a processing marker while running, the error."""
+        data: list[dict[str, Any]] = [{**item, "status": "success"} for item in self.results]
+        if not self.done:
+            data.append({"taskType": "imageInference", "taskUUID": self.task_uuid, "status": "processing"})
+        errors = [{**self.error, "status": "error"}] if self.error is not None else []
+        return data, errors
+
+    def _notify(self) -> None:
+        event, self._changed = self._changed, asyncio.Event()
+        event.set()
+
+    def _add(self, item: dict[str, Any]) -> None:
+        self.results.append(item)
+        self._notify()
+
+    def _finish(self, error: dict[str, Any] | None, now: float) -> None:
+        if self.done:
+            return
+        self.error = error
+        self.finished_at = time.time()
+        self.finished_monotonic = now
+        self._notify()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The task as ``GET /_mock/tasks`` shows it."""
+        return {
+            "taskUUID": self.task_uuid,
+            "status": self.status,
+            "deliveryMethod": self.delivery_method,
+            "numberResults": self.expected,
+            "completed": len(self.results),
+            "createdAt": self.created_at,
+            "finishedAt": self.finished_at,
+            "latency": self.fate.latency,
+            "injectedFailure": self.fate.failure,
+            "webhookURL": self.task.get("webhookURL"),
+            "uploadEndpoint": self.task.get("uploadEndpoint"),
+            "results": self.results,
+            "error": self.error,
+        }
+
+
+class MockEngine:
+    """All the state and behaviour of one mock Runware endpoint.
+
+    ``clock`` (monotonic seconds) drives retention, image ttl and the rate limiter;
+    ``outbound_transport`` replaces the network for webhooks and uploads (an
+    ``httpx.MockTransport`` in tests).
+    """
+
+    def __init__(
+        self,
+        config: MockConfig | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        outbound_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._config = config or MockConfig()
+        self._clock = clock
+        self._faults = FaultPlan(lambda: self._config)
+        self._limiter = RateLimiter(lambda: self._config, clock)
+        self._deliverer = Deliverer(lambda: self._config, outbound_transport)
+        self._renderer = ImageRenderer(self._config.image_cache_bytes, self._recipe_of)
+        self._tasks: OrderedDict[str, TaskRun] = OrderedDict()
+        self._images: OrderedDict[str, _StoredImage] = OrderedDict()
+        self._requests: deque[dict[str, Any]] = deque(maxlen=self._config.request_log_size)
+        self._deliveries: deque[dict[str, Any]] = deque(maxlen=self._config.delivery_log_size)
+        self._background: set[asyncio.Task[Any]] = set()
+        self._request_counter = 0
+        self._generation = 0
+        self._next_prune = -math.inf
+
+    # -- configuration and lifecycle -----------------------------------------------------------
+
+    @property
+    def config(self) -> MockConfig:
+        return self._config
+
+    def configure(self, changes: Mapping[str, Any]) -> MockConfig:
+        """Apply setting changes at run time (raises :class:`~ideogram_mock.config.ConfigError`)."""
+        self._config = MockConfig.from_mapping(changes, base=self._config)
+        self._renderer.cache_bytes = self._config.image_cache_bytes
+        if self._requests.maxlen != self._config.request_log_size:
+            self._requests = deque(self._requests, maxlen=self._config.request_log_size)
+        if self._deliveries.maxlen != self._config.delivery_log_size:
+            self._deliveries = deque(self._deliveries, maxlen=self._config.delivery_log_size)
+        return self._config
+
+    def reset(self) -> None:
+        """Forget every task, image, logged request and delivery; restart the fault plan.
+
+        Running tasks and pending deliveries are cancelled. The config stays as it is.
+        """
+        self._generation += 1
+        for task in list(self._background):
+            task.cancel()
+        self._tasks.clear()
+        self._images.clear()
+        self._requests.clear()
+        self._deliveries.clear()
+        self._renderer.clear()
+        self._faults.reset()
+        self._limiter.reset()
+        self._request_counter = 0
+
+    @property
+    def pending(self) -> int:
+        """Background tasks (running tasks, deliveries) not finished yet."""
+        return sum(1 for t in self._background if not t.done())
+
+    async def drain(self, timeout: float | None = None) -> bool:
+        """Wait until no background work is left (or ``timeout`` passes); True when idle."""
+        deadline = None if timeout is None else self._clock() + timeout
+        while self._background:
+            remaining = None if deadline is None else deadline - self._clock()
+            if remaining is not None and remaining <= 0:
+                return False
+            await asyncio.wait(set(self._background), timeout=remaining)
+        return True
+
+    async def aclose(self, grace: float | None = None) -> dict[str, int]:
+        """Let background work finish for ``grace`` seconds (default: config), cancel the rest.
+
+        Returns ``{"finished": n, "cancelled": m}`` counts of the background tasks.
+        """
+        grace = self._config.shutdown_grace if grace is None else grace
+        pending_before = self.pending
+        await self.drain(grace)
+        leftover = [t for t in self._background if not t.done()]
+        for task in leftover:
+            task.cancel()
+        if leftover:
+            await asyncio.wait(leftover)
+        await self._deliverer.aclose()
+        return {"finished": pending_before - len(leftover), "cancelled": len(leftover)}
+
+    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    # -- inspection ------------------------------------------------------------------------------
+
+    def requests(self) -> list[dict[str, Any]]:
+        """Received requests, oldest first, with their validation results and answer status."""
+        return list(self._requests)
+
+    def tasks(self) -> list[dict[str, Any]]:
+        """Known tasks and their state, oldest first."""
+        return [run.to_dict() for run in self._tasks.values()]
+
+    def task(self, task_uuid: str) -> TaskRun | None:
+        return self._tasks.get(task_uuid.lower())
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        """Every webhook and upload attempt, oldest first."""
+        return list(self._deliveries)
+
+    def _record_attempt(self, generation: int) -> Callable[[DeliveryAttempt], None]:
+        def record(attempt: DeliveryAttempt) -> None:
+            if generation == self._generation:
+                self._deliveries.append(attempt.to_dict())
+
+        return record
+
+    # -- protocol pieces ---------------------------------------------------------------------------
+
+    def admit(self) -> float | None:
+        """Count one request against the rate limit; the Retry-After seconds when over it."""
+        return self._limiter.admit()
+
+    def authenticate(self, api_key: str | None) -> dict[str, Any] | None:
+        """None when ``api_key`` is accepted, else the error item (missingApiKey or invalidApiKey)."""
+        if not api_key:
+            return error_item(
+                "missingApiKey",
+                "No API key: send 'Authorization: Bearer <key>' or an authentication task first.",
+                parameter="apiKey",
+                task_type="authentication",
+            )
+        cfg = self._config
+        if api_key == cfg.rejected_api_key or (cfg.api_keys and api_key not in cfg.api_keys):
+            return error_item("invalidApiKey", "Invalid API key.", parameter="apiKey", task_type="authentication")
+        return None
+
+    def check(self, tasks: list[Any]) -> dict[int, list[TaskError]]:
+        """Validation errors by task index: the schema, then the engine's own rules."""
+        found: dict[int, list[TaskError]] = {}
+        for err in validate(tasks):
+            found.setdefault(err.task_index if err.task_index is not None else 0, []).append(err)
+        allow = self._config.outbound_allow
+        for index, task in enumerate(tasks):
+            if index in found or not isinstance(task, dict) or task.get("taskType") != "imageInference":
+                continue
+            problems: list[TaskError] = []
+            base = {"task_index": index, "task_uuid": task["taskUUID"], "task_type": "imageInference"}
+            if task["taskUUID"].lower() in self._tasks:
+                problems.append(
+                    TaskError(
+                        code="conflictTaskUUID",
+                        message=f"taskUUID {task['taskUUID']} is already used by a task the server still knows.",
+                        parameter="taskUUID",
+                        value=task["taskUUID"],
+                        hint="give every task its own uuid4(), or POST /_mock/reset",
+                        **base,
+                    )
+                )
+            for name in ("webhookURL", "uploadEndpoint"):
+                if name in task and (why := check_target(task[name], allow)) is not None:
+                    problems.append(
+                        TaskError(
+                            code="forbiddenOutboundTarget",
+                            message=why,
+                            parameter=name,
+                            value=task[name],
+                            hint="use a loopback URL, or add the host to outbound_allow",
+                            **base,
+                        )
+                    )
+            if problems:
+                found[index] = problems
+        return found
+
+    def get_response(self, task_uuid: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The whole state so far of task ``task_uuid``: ``(data items, error items)``."""
+        self._prune()
+        run = self._tasks.get(task_uuid.lower()) if isinstance(task_uuid, str) else None
+        if run is None:
+            return [], [
+                error_item(
+                    "taskNotFound",
+                    f"No task {task_uuid} is known: it was never submitted, or it finished more than "
+                    f"{self._config.retention:g} s ago and was forgotten.",
+                    parameter="taskUUID",
+                    task_type="getResponse",
+                    task_uuid=task_uuid if isinstance(task_uuid, str) else None,
+                    value=task_uuid,
+                )
+            ]
+        return run.poll_state()
+
+    # -- running tasks ------------------------------------------------------------------------------
+
+    def _register(self, task: Mapping[str, Any], base_url: str) -> TaskRun:
+        self._prune()
+        cfg = self._config
+        number = task.get("numberResults", _default("numberResults"))
+        run = TaskRun(task, cfg, self._faults.task(number), cfg.public_base_url or base_url)
+        self._tasks[run.task_uuid.lower()] = run
+        if len(self._tasks) > cfg.max_tasks:
+            for key in [k for k, r in self._tasks.items() if r.done][: len(self._tasks) - cfg.max_tasks]:
+                del self._tasks[key]
+        return run
+
+    def submit(self, task: Mapping[str, Any], *, base_url: str) -> TaskRun:
+        """Start a valid ``imageInference`` task in the background; returns at once."""
+        run = self._register(task, base_url)
+        self._spawn(self._execute(run))
+        return run
+
+    async def run(self, task: Mapping[str, Any], *, base_url: str) -> TaskRun:
+        """Run a valid ``imageInference`` task to the end on the current coroutine."""
+        run = self._register(task, base_url)
+        await self._execute(run)
+        return run
+
+    async def _execute(self, run: TaskRun) -> None:
+        generation = self._generation
+        fate = run.fate
+        try:
+            if fate.failure is not None:
+                if fate.latency:
+                    await asyncio.sleep(fate.latency)
+                message = {
+                    "providerError": "The provider failed to process the task (injected fault).",
+                    "timeoutProvider": "The provider did not answer in time (injected fault).",
+                }[fate.failure]
+                error = error_item(fate.failure, message, task_type="imageInference", task_uuid=run.task_uuid)
+                run._finish(error, self._clock())
+                self._deliver_webhook(run, {"errors": [error]}, None, generation)
+                return
+            for index in range(run.expected):
+                if fate.latency:
+                    await asyncio.sleep(fate.latency / run.expected)
+                item, recipe = await self._make_result(run, index)
+                run._add(item)
+                self._deliver_webhook(run, {"data": [item]}, item["imageUUID"], generation)
+                if "uploadEndpoint" in run.task:
+                    self._spawn(self._upload(run, recipe, item["imageUUID"], generation))
+            run._finish(None, self._clock())
+        finally:
+            if not run.done:  # cancelled: the client went away, a reset, or shutdown
+                error = error_item(
+                    "providerError", "The task was cancelled before it finished.",
+                    task_type="imageInference", task_uuid=run.task_uuid,
+                )  # fmt: skip
+                run._finish(error, self._clock())
+
+    async def _make_result(self, run: TaskRun, index: int) -> tuple[dict[str, Any], ImageRecipe]:
+        task = run.task
+        cfg = self._config
+        ideogram = task.get("providerSettings", {}).get("ideogram", {})
+        style_parts = [
+            ideogram.get("styleType", _default("providerSettings.ideogram.styleType")),
+            ideogram.get("magicPrompt", _default("providerSettings.ideogram.magicPrompt")),
+            ideogram.get("renderingSpeed", _default("providerSettings.ideogram.renderingSpeed")),
+            task.get("negativePrompt", ""),
+            hashlib.sha256("\x1f".join(ideogram.get("styleReferenceImages", [])).encode()).hexdigest(),
+        ]
+        recipe = ImageRecipe(
+            reference=task["inputs"]["referenceImages"][0],
+            prompt=task["positivePrompt"],
+            seed=run.seeds[index],
+            strength=ideogram.get("remixStrength", _default("providerSettings.ideogram.remixStrength")),
+            style="/".join(map(str, style_parts)),
+            width=task["width"],
+            height=task["height"],
+            output_format=task.get("outputFormat", _default("outputFormat")),
+            quality=task.get("outputQuality", _default("outputQuality")),
+        )
+        image_uuid = run.image_uuids[index]
+        output_type = task.get("outputType", _default("outputType"))
+        ttl = task.get("ttl", cfg.image_ttl) if output_type == "URL" else cfg.image_ttl
+        self._store_image(image_uuid, recipe, ttl)
+        item: dict[str, Any] = {"taskType": "imageInference", "taskUUID": run.task_uuid, "imageUUID": image_uuid}
+        if output_type == "URL":
+            item["imageURL"] = f"{run.base_url}/images/{image_uuid}.{recipe.format.extension}"
+        else:
+            data = await asyncio.to_thread(self._renderer.render, recipe)
+            if output_type == "dataURI":
+                item["imageDataURI"] = data_uri(data, recipe)
+            else:
+                item["imageBase64Data"] = data_uri(data, recipe).partition(",")[2]
+        item["seed"] = run.seeds[index]
+        safety = task.get("safety", {})
+        safety_on = (
+            safety["mode"] != "none"
+            if "mode" in safety
+            else safety.get("checkContent", _default("safety.checkContent"))
+        )
+        if safety_on:
+            item["NSFWContent"] = run.fate.nsfw[index]
+        if task.get("includeCost", _default("includeCost")):
+            item["cost"] = cfg.cost_per_image
+        return item, recipe
+
+    # -- images -------------------------------------------------------------------------------------
+
+    def _store_image(self, image_uuid: str, recipe: ImageRecipe, ttl: float) -> None:
+        self._images[image_uuid] = _StoredImage(recipe, self._clock() + ttl)
+        self._images.move_to_end(image_uuid)
+        while len(self._images) > self._config.max_images:
+            self._images.popitem(last=False)
+
+    def _recipe_of(self, image_uuid: str) -> ImageRecipe | None:
+        stored = self._images.get(image_uuid)
+        return stored.recipe if stored is not None else None
+
+    async def image(self, name: str) -> tuple[bytes, str] | None:
+        """``(bytes, content type)`` of ``<imageUUID>.<ext>``, or None when unknown or expired."""
+        image_uuid, _, extension = name.lower().partition(".")
+        stored = self._images.get(image_uuid)
+        if stored is None or stored.expires_at <= self._clock() or stored.recipe.format.extension != extension:
+            return None
+        data = await asyncio.to_thread(self._renderer.render, stored.recipe)
+        return data, stored.recipe.format.content_type
+
+    def render(self, recipe: ImageRecipe) -> bytes:
+        """Encode ``recipe`` with the engine's cache (blocking)."""
+        return self._renderer.render(recipe)
+
+    # -- deliveries ----------------------------------------------------------------------------------
+
+    def _deliver_webhook(self, run: TaskRun, body: dict[str, Any], image_uuid: str | None, generation: int) -> None:
+        url = run.task.get("webhookURL")
+        if url is None:
+            return
+        from . import protocol  # the envelope encoder (patched by the test suite to check bodies)
+
+        delivery_id = str(uuid.UUID(bytes=_digest("webhook", run.task_uuid, image_uuid)[:16], version=4))
+        record = self._record_attempt(generation)
+        if self._faults.drop_webhook():
+            self._deliverer.dropped(delivery_id, url, run.task_uuid, image_uuid, record)
+            return
+        content = protocol.encode(body)
+        self._spawn(
+            self._deliverer.deliver(
+                "webhook", delivery_id, "POST", url, content, "application/json", run.task_uuid, image_uuid, record
+            )
+        )
+
+    async def _upload(self, run: TaskRun, recipe: ImageRecipe, image_uuid: str, generation: int) -> None:
+        data = await asyncio.to_thread(self._renderer.render, recipe)
+        delivery_id = str(uuid.UUID(bytes=_digest("upload", run.task_uuid, image_uuid)[:16], version=4))
+        await self._deliverer.deliver(
+            "upload", delivery_id, "PUT", run.task["uploadEndpoint"], data, recipe.format.content_type,
+            run.task_uuid, image_uuid, self._record_attempt(generation),
+        )  # fmt: skip
+
+    # -- housekeeping ----------------------------------------------------------------------------------
+
+    def _prune(self) -> None:
+        now = self._clock()
+        if now < self._next_prune:
+            return
+        self._next_prune = now + 1.0
+        retention = self._config.retention
+        for key in [k for k, r in self._tasks.items() if r.finished_monotonic is not None
+                    and r.finished_monotonic + retention <= now]:  # fmt: skip
+            del self._tasks[key]
+        for key in [k for k, img in self._images.items() if img.expires_at <= now]:
+            del self._images[key]
+
+    # -- REST ------------------------------------------------------------------------------------------
+
+    async def handle_rest(self, body: bytes, *, authorization: str | None, base_url: str) -> Reply:
+        """Answer one ``POST /v1``: ``body`` as received, the Authorization header, the request's base URL."""
+        self._request_counter += 1
+        entry: dict[str, Any] = {
+            "id": self._request_counter,
+            "at": time.time(),
+            "transport": "rest",
+            "bodyBytes": len(body),
+        }
+        self._requests.append(entry)
+        reply = await self._rest(body, authorization, base_url, entry)
+        entry["status"] = reply.status
+        entry["response"] = reply.body if len(body) <= _INLINE_LOG_LIMIT else {"omitted": "large request"}
+        return reply
+
+    async def _rest(self, body: bytes, authorization: str | None, base_url: str, entry: dict[str, Any]) -> Reply:
+        if len(body) > self._config.max_body_bytes:
+            limit = self._config.max_body_bytes
+            err = error_item("payloadTooLarge", f"The body is {len(body)} bytes; the limit is {limit}.", max=limit)
+            return Reply(413, {"errors": [err]})
+        retry_after = self.admit()
+        if retry_after is not None:
+            seconds = max(1, math.ceil(retry_after))
+            err = error_item(
+                "rateLimited",
+                f"More than {self._config.rate_limit} requests in {self._config.rate_window:g} s.",
+                hint=f"retry after {seconds} s",
+            )
+            return Reply(429, {"errors": [err]}, {"Retry-After": str(seconds)})
+        try:
+            tasks = parse_json(body)
+        except JSONInputError as exc:
+            api_key = self._bearer(authorization)
+            if api_key is not None and (key_error := self.authenticate(api_key)) is not None:
+                return Reply(401, {"errors": [key_error]})
+            return Reply(400, {"errors": [error_item("invalidRequestBody", f"The body is not JSON: {exc}")]})
+        entry["body"] = tasks if len(body) <= _INLINE_LOG_LIMIT else "omitted (large body)"
+        if not isinstance(tasks, list) or not tasks:
+            message = "The body must be a non-empty JSON array of task objects."
+            hint = 'wrap the task in a list: [{"taskType": "imageInference", ...}]'
+            return Reply(400, {"errors": [error_item("invalidRequestBody", message, hint=hint)]})
+        api_key = self._bearer(authorization)
+        if api_key is None:
+            auth_task = next((t for t in tasks if isinstance(t, dict) and t.get("taskType") == "authentication"), None)
+            if auth_task is not None:
+                key = auth_task.get("apiKey")
+                api_key = key if isinstance(key, str) else ""
+        auth_error = self.authenticate(api_key)
+        if auth_error is not None:
+            return Reply(401, {"errors": [auth_error]})
+        found = self.check(tasks)
+        entry["tasks"] = [
+            {
+                "index": i,
+                "taskType": t.get("taskType") if isinstance(t, dict) else None,
+                "taskUUID": t.get("taskUUID") if isinstance(t, dict) else None,
+                "valid": i not in found,
+                "errors": [e.to_dict() for e in found.get(i, [])],
+            }
+            for i, t in enumerate(tasks)
+        ]
+        return await self._dispatch(tasks, found, base_url)
+
+    async def _dispatch(self, tasks: list[Any], found: dict[int, list[TaskError]], base_url: str) -> Reply:
+        data: list[list[dict[str, Any]]] = [[] for _ in tasks]
+        errors: list[list[dict[str, Any]]] = [[] for _ in tasks]
+        ran = False
+        inline: list[tuple[int, Awaitable[TaskRun]]] = []
+        for index, task in enumerate(tasks):
+            if index in found:
+                errors[index] = [e.to_dict() for e in found[index]]
+                continue
+            kind = task["taskType"]
+            if kind == "authentication":
+                ran = True
+            elif kind == "ping":
+                data[index] = [{"taskType": "ping", "pong": True}]
+                ran = True
+            elif kind == "getResponse":
+                data[index], errors[index] = self.get_response(task["taskUUID"])
+                ran = ran or bool(data[index]) or not any(e["code"] == "taskNotFound" for e in errors[index])
+            elif task.get("deliveryMethod", _default("deliveryMethod")) == "async" or "webhookURL" in task:
+                self.submit(task, base_url=base_url)
+                data[index] = [{"taskType": "imageInference", "taskUUID": task["taskUUID"]}]
+                ran = True
+            else:
+                inline.append((index, self.run(task, base_url=base_url)))
+        if inline:
+            runs = await asyncio.gather(*(coro for _, coro in inline))
+            for (index, _), run in zip(inline, runs, strict=True):
+                data[index] = list(run.results)
+                if run.error is not None:
+                    errors[index] = [run.error]
+                ran = ran or bool(run.results)
+        flat_data = [item for items in data for item in items]
+        flat_errors = [item for items in errors for item in items]
+        status = 200
+        if not ran:
+            codes = schemas.error_codes()
+            injected = [e["code"] for e in flat_errors if e["code"] in INJECTED_CODES]
+            status = codes[injected[0]].http_status if injected else 400
+        body: dict[str, Any] = {"data": flat_data} if flat_data or not flat_errors else {}
+        if flat_errors:
+            body["errors"] = flat_errors
+        return Reply(status, body)
+
+    @staticmethod
+    def _bearer(authorization: str | None) -> str | None:
+        if authorization is None:
+            return None
+        scheme, _, token = authorization.strip().partition(" ")
+        return token.strip() if scheme.lower() == "bearer" else None

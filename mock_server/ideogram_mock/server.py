@@ -1,0 +1,153 @@
+"""Running the mock with uvicorn: :func:`serve` (the CLI) and :class:`BackgroundServer` (tests).
+
+Shutdown is graceful: on SIGINT or SIGTERM uvicorn stops accepting requests and finishes the
+open ones, then the engine gets ``shutdown_grace`` seconds to finish pending webhooks and
+uploads; whatever is still pending is cancelled, recorded, and reported on one line. The
+process exits 0 without a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from types import TracebackType
+from typing import TextIO
+
+import uvicorn
+
+from .app import create_app
+from .config import MockConfig
+from .engine import MockEngine
+
+__all__ = ["BackgroundServer", "bind", "serve"]
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, draining the engine on shutdown and exiting normally on signals."""
+
+    def __init__(self, config: uvicorn.Config, engine: MockEngine, out: TextIO | None) -> None:
+        super().__init__(config)
+        self.engine = engine
+        self.out = out
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets)
+        pending = self.engine.pending
+        summary = await self.engine.aclose()
+        if self.out is not None and pending:
+            self.out.write(
+                f"ideogram mock: shutdown: {summary['finished']} pending deliveries/tasks finished, "
+                f"{summary['cancelled']} cancelled (see GET /_mock/deliveries before stopping)\n"
+            )
+            self.out.flush()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            yield
+            # The signal has been handled by shutting down; do not re-raise it afterwards.
+            captured = getattr(self, "_captured_signals", None)
+            if isinstance(captured, list):
+                captured.clear()
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host``:``port`` (port 0 picks a free one)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+def _url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _uvicorn_config(engine: MockEngine, log_level: str) -> uvicorn.Config:
+    return uvicorn.Config(create_app(engine=engine), lifespan="off", access_log=False, log_level=log_level)
+
+
+def serve(config: MockConfig | None = None, *, out: TextIO | None = None, log_level: str = "warning") -> int:
+    """Serve the mock until SIGINT/SIGTERM; prints the base URL first. Returns the exit code."""
+    config = config or MockConfig()
+    out = out or sys.stdout
+    sock = bind(config.host, config.port)
+    engine = MockEngine(config)
+    server = _Server(_uvicorn_config(engine, log_level), engine, out)
+    url = _url(sock)
+    out.write(f"ideogram mock: Runware REST endpoint for ideogram:1@2 at {url}/v1 (Ctrl+C to stop)\n")
+    out.write(f"ideogram mock: inspection at {url}/_mock/requests, API description at {url}/openapi.json\n")
+    out.flush()
+    try:
+        asyncio.run(server.serve(sockets=[sock]))
+    except KeyboardInterrupt:  # pragma: no cover - a second Ctrl+C during shutdown
+        pass
+    finally:
+        sock.close()
+    out.write("ideogram mock: stopped\n")
+    out.flush()
+    return 0
+
+
+class BackgroundServer:
+    """The mock on a real socket in a background thread: ``with BackgroundServer() as server:``.
+
+    Binds ``config.host`` on a free port (unless ``config.port`` is set and non-default), and
+    exposes ``server.url`` (``http://127.0.0.1:PORT``) and ``server.engine``.
+    """
+
+    def __init__(
+        self, config: MockConfig | None = None, *, engine: MockEngine | None = None, log_level: str = "warning"
+    ) -> None:
+        self.config = config or (engine.config if engine is not None else MockConfig(port=0))
+        self.engine = engine or MockEngine(self.config)
+        self._server = _Server(_uvicorn_config(self.engine, log_level), self.engine, None)
+        self._sock: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+
+    def start(self, timeout: float = 10.0) -> BackgroundServer:
+        port = self.config.port if self.config.port != MockConfig().port else 0
+        self._sock = bind(self.config.host, port)
+        self.url = _url(self._sock)
+        sock = self._sock
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(self._server.serve(sockets=[sock])), name="ideogram-mock", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the mock server did not start within {timeout} s")
+            time.sleep(0.005)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def __enter__(self) -> BackgroundServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
