@@ -126,10 +126,9 @@ def _load_toml(text: str, path: Path) -> Any:
 
 def describe_fields() -> list[dict[str, Any]]:
     """Name, type, default and help of every setting, in declaration order."""
-    default = MockConfig()
+    default = MockConfig().to_dict()
     return [
-        {"name": f.name, "type": str(f.type), "default": getattr(default, f.name), "help": f.metadata["help"]}
-        for f in _fields()
+        {"name": f.name, "type": str(f.type), "default": default[f.name], "help": f.metadata["help"]} for f in _fields()
     ]
 
 

@@ -1,0 +1,473 @@
+"""The mock's REST protocol, in process through httpx's ASGI transport."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from ideogram_kit import schemas
+from ideogram_mock import MockConfig, MockEngine, create_app
+from ideogram_mock.images import ImageRecipe, ImageRenderer
+from ideogram_mock.openapi import openapi_document
+
+pytestmark = pytest.mark.anyio
+ROOT = Path(__file__).resolve().parent.parent
+DOCS_EXAMPLE = json.loads((ROOT / "examples" / "docs-example.json").read_text())
+AUTH = {"Authorization": "Bearer test-key"}
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make_task(**changes: Any) -> dict[str, Any]:
+    task = {**DOCS_EXAMPLE, "taskUUID": str(uuid.uuid4()), **changes}
+    return {k: v for k, v in task.items() if v is not None}
+
+
+def inline_image(color: tuple[int, int, int], fmt: str = "PNG") -> str:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), color).save(out, fmt)
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def engine(clock: FakeClock) -> AsyncIterator[MockEngine]:
+    eng = MockEngine(MockConfig(), clock=clock)
+    yield eng
+    await eng.aclose(grace=0)
+
+
+@pytest.fixture
+async def client(engine: MockEngine) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(engine=engine))
+    async with httpx.AsyncClient(transport=transport, base_url="http://mock.test", headers=AUTH) as c:
+        yield c
+
+
+async def post(client: httpx.AsyncClient, *tasks: Any, **kwargs: Any) -> httpx.Response:
+    return await client.post("/v1", json=list(tasks), **kwargs)
+
+
+async def image_of(client: httpx.AsyncClient, item: dict[str, Any]) -> Image.Image:
+    if "imageURL" in item:
+        response = await client.get(item["imageURL"])
+        assert response.status_code == 200
+        data = response.content
+    elif "imageDataURI" in item:
+        data = base64.b64decode(item["imageDataURI"].partition(",")[2])
+    else:
+        data = base64.b64decode(item["imageBase64Data"])
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+# -- sync results ------------------------------------------------------------------------------------
+
+
+async def test_docs_example_gives_a_real_jpeg_url(client: httpx.AsyncClient) -> None:
+    task = make_task()
+    response = await post(client, task)
+    assert response.status_code == 200
+    [item] = response.json()["data"]
+    assert set(item) == {"taskType", "taskUUID", "imageUUID", "imageURL", "seed"}
+    assert item["taskUUID"] == task["taskUUID"]
+    assert item["imageURL"] == f"http://mock.test/images/{item['imageUUID']}.jpg"
+    download = await client.get(item["imageURL"])
+    assert download.headers["content-type"] == "image/jpeg"
+    image = Image.open(io.BytesIO(download.content))
+    assert (image.format, image.size) == ("JPEG", (1024, 1024))
+
+
+async def test_number_results_gives_distinct_images_and_seeds(client: httpx.AsyncClient) -> None:
+    response = await post(client, make_task(numberResults=3, width=512, height=1536))
+    items = response.json()["data"]
+    assert len(items) == 3
+    assert len({i["imageUUID"] for i in items}) == len({i["seed"] for i in items}) == 3
+    images = [await image_of(client, i) for i in items]
+    assert all(img.size == (512, 1536) for img in images)
+    assert len({img.tobytes() for img in images}) == 3
+
+
+@pytest.mark.parametrize(
+    ("output_type", "field"), [("URL", "imageURL"), ("base64Data", "imageBase64Data"), ("dataURI", "imageDataURI")]
+)
+@pytest.mark.parametrize(("output_format", "pillow"), [("JPG", "JPEG"), ("PNG", "PNG"), ("WEBP", "WEBP")])
+async def test_output_type_and_format(
+    client: httpx.AsyncClient, output_type: str, field: str, output_format: str, pillow: str
+) -> None:
+    task = make_task(outputType=output_type, outputFormat=output_format, width=768, height=1232)
+    [item] = (await post(client, task)).json()["data"]
+    assert field in item
+    image = await image_of(client, item)
+    assert (image.format, image.size) == (pillow, (768, 1232))
+    if output_type == "dataURI":
+        mime = {"JPG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}[output_format]
+        assert item[field].startswith(f"data:{mime};base64,")
+
+
+async def test_output_quality_is_honoured(client: httpx.AsyncClient) -> None:
+    sizes = {}
+    for quality in (20, 99):
+        task = make_task(taskUUID=DOCS_EXAMPLE["taskUUID"], outputType="base64Data", outputQuality=quality)
+        [item] = (await post(client, task)).json()["data"]
+        sizes[quality] = len(item["imageBase64Data"])
+        await client.post("/_mock/reset")
+    assert sizes[20] < sizes[99] / 2
+
+
+async def test_cost_and_nsfw_only_when_asked(client: httpx.AsyncClient) -> None:
+    [plain] = (await post(client, make_task())).json()["data"]
+    assert "cost" not in plain and "NSFWContent" not in plain
+    [item] = (await post(client, make_task(includeCost=True, safety={"checkContent": True}))).json()["data"]
+    assert item["NSFWContent"] is False and item["cost"] == MockConfig().cost_per_image
+    [off] = (await post(client, make_task(safety={"checkContent": True, "mode": "none"}))).json()["data"]
+    assert "NSFWContent" not in off
+
+
+async def test_same_task_same_bytes_after_reset_and_other_seed_differs(client: httpx.AsyncClient) -> None:
+    task = make_task(outputType="base64Data", width=1024, height=768)
+    first = (await post(client, task)).json()["data"][0]
+    assert (await post(client, task)).json()["errors"][0]["code"] == "conflictTaskUUID"
+    await client.post("/_mock/reset")
+    again = (await post(client, task)).json()["data"][0]
+    assert again == first
+    other = MockEngine(MockConfig(seed=7))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(engine=other)), headers=AUTH) as c:
+        changed = (await c.post("http://x.test/v1", json=[task])).json()["data"][0]
+    assert changed["seed"] != first["seed"] and changed["imageBase64Data"] != first["imageBase64Data"]
+
+
+async def test_inline_reference_is_decoded_and_drives_the_picture(client: httpx.AsyncClient) -> None:
+    def mean(image: Image.Image) -> tuple[float, ...]:
+        small = image.convert("RGB").resize((1, 1), Image.Resampling.BOX)
+        return tuple(small.getpixel((0, 0)))  # type: ignore[arg-type]
+
+    ideogram = {"remixStrength": 1}
+    red = make_task(inputs={"referenceImages": [inline_image((250, 10, 10))]}, providerSettings={"ideogram": ideogram})
+    blue = make_task(inputs={"referenceImages": [inline_image((10, 10, 250))]}, providerSettings={"ideogram": ideogram})
+    [r] = (await post(client, red)).json()["data"]
+    [b] = (await post(client, blue)).json()["data"]
+    red_mean, blue_mean = mean(await image_of(client, r)), mean(await image_of(client, b))
+    assert red_mean[0] > red_mean[2] and blue_mean[2] > blue_mean[0]
+
+
+async def test_earlier_result_can_be_remixed_by_uuid_or_url(client: httpx.AsyncClient) -> None:
+    [first] = (await post(client, make_task())).json()["data"]
+    for ref in (first["imageUUID"], first["imageURL"]):
+        response = await post(client, make_task(inputs={"referenceImages": [ref]}))
+        assert response.status_code == 200
+
+
+async def test_undecodable_inline_reference_uses_a_stand_in(client: httpx.AsyncClient) -> None:
+    task = make_task(inputs={"referenceImages": [base64.b64encode(b"not an image").decode()]})
+    assert (await post(client, task)).status_code == 200
+
+
+# -- auth, batches and status codes --------------------------------------------------------------------
+
+
+async def test_missing_and_invalid_keys_are_401(client: httpx.AsyncClient) -> None:
+    response = await client.post("/v1", json=[make_task()], headers={"Authorization": ""})
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["code"] == "missingApiKey"
+    response = await client.post("/v1", json=[make_task()], headers={"Authorization": "Bearer invalid"})
+    assert (response.status_code, response.json()["errors"][0]["code"]) == (401, "invalidApiKey")
+    body = [{"taskType": "authentication", "apiKey": "invalid"}, make_task()]
+    response = await client.post("/v1", json=body, headers={"Authorization": ""})
+    assert response.status_code == 401
+    response = await client.post("/v1", content=b"{", headers={"Authorization": "Bearer invalid"})
+    assert response.status_code == 401
+
+
+async def test_authentication_task_instead_of_header(client: httpx.AsyncClient) -> None:
+    body = [{"taskType": "authentication", "apiKey": "k"}, make_task()]
+    response = await client.post("/v1", json=body, headers={"Authorization": ""})
+    assert response.status_code == 200
+    assert len(response.json()["data"]) == 1
+
+
+async def test_configured_keys_only(engine: MockEngine, client: httpx.AsyncClient) -> None:
+    engine.configure({"apiKeys": ["good"]})
+    assert (await post(client, make_task(), headers={"Authorization": "Bearer good"})).status_code == 200
+    assert (await post(client, make_task())).status_code == 401
+
+
+async def test_batch_keeps_order_and_tags_errors(client: httpx.AsyncClient) -> None:
+    good, bad, ping = make_task(), make_task(width=1000), {"taskType": "ping", "ping": True}
+    response = await post(client, good, bad, ping)
+    assert response.status_code == 200
+    body = response.json()
+    assert [d.get("taskUUID", d["taskType"]) for d in body["data"]] == [good["taskUUID"], "ping"]
+    assert body["data"][1] == {"taskType": "ping", "pong": True}
+    [error] = body["errors"]
+    assert (error["code"], error["taskUUID"], error["parameter"]) == ("unsupportedDimensions", bad["taskUUID"], "width")
+
+
+async def test_all_invalid_is_400(client: httpx.AsyncClient) -> None:
+    bad = make_task(providerSettings={"ideogram": {"remixStrength": 150}})
+    response = await post(client, bad, make_task(model="runware:100@1"))
+    assert response.status_code == 400
+    body = response.json()
+    assert "data" not in body
+    first = body["errors"][0]
+    assert (first["code"], first["parameter"], first["min"], first["max"]) == (
+        "outOfRange", "providerSettings.ideogram.remixStrength", 1, 100
+    )  # fmt: skip
+    assert body["errors"][1]["code"] == "unsupportedModel"
+
+
+@pytest.mark.parametrize("body", [b"", b"{", b"[NaN]", b"[]", b'{"taskType": "ping"}', b"[1]"])
+async def test_malformed_bodies_are_400(client: httpx.AsyncClient, body: bytes) -> None:
+    response = await client.post("/v1", content=body)
+    assert response.status_code in (400, 401) if body == b"[1]" else response.status_code == 400
+    if body != b"[1]":
+        assert response.json()["errors"][0]["code"] == "invalidRequestBody"
+
+
+async def test_body_over_the_limit_is_413(engine: MockEngine, client: httpx.AsyncClient) -> None:
+    engine.configure({"maxBodyBytes": 1000})
+    big = make_task(positivePrompt="x" * 1500)
+    response = await post(client, big)
+    assert (response.status_code, response.json()["errors"][0]["code"]) == (413, "payloadTooLarge")
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"[" + b" " * 800
+        yield b" " * 800 + b"]"
+
+    response = await client.post("/v1", content=chunks())
+    assert response.status_code == 413
+
+
+async def test_rate_limit_gives_429_with_retry_after(
+    engine: MockEngine, client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    engine.configure({"rateLimit": 2, "rateWindow": 10})
+    assert [(await post(client, {"taskType": "ping"})).status_code for _ in range(3)] == [200, 200, 429]
+    limited = await post(client, {"taskType": "ping"})
+    assert limited.headers["retry-after"] == "10"
+    assert limited.json()["errors"][0]["code"] == "rateLimited"
+    clock.now += 10
+    assert (await post(client, {"taskType": "ping"})).status_code == 200
+
+
+# -- async delivery and polling ------------------------------------------------------------------------
+
+
+async def poll(client: httpx.AsyncClient, task_uuid: str) -> httpx.Response:
+    return await post(client, {"taskType": "getResponse", "taskUUID": task_uuid})
+
+
+async def test_async_ack_then_processing_then_success(engine: MockEngine, client: httpx.AsyncClient) -> None:
+    engine.configure({"latencyMin": 0.3, "latencyMax": 0.3})
+    task = make_task(deliveryMethod="async", numberResults=2)
+    started = time.monotonic()
+    ack = await post(client, task)
+    assert time.monotonic() - started < 0.25
+    assert ack.json() == {"data": [{"taskType": "imageInference", "taskUUID": task["taskUUID"]}]}
+    first = (await poll(client, task["taskUUID"])).json()["data"]
+    assert first == [{"taskType": "imageInference", "taskUUID": task["taskUUID"], "status": "processing"}]
+    run = engine.task(task["taskUUID"])
+    assert run is not None
+    await run.wait()
+    done = (await poll(client, task["taskUUID"])).json()["data"]
+    assert [d["status"] for d in done] == ["success", "success"]
+    assert all("imageURL" in d for d in done)
+
+
+async def test_stream_yields_each_image_as_it_is_ready(engine: MockEngine) -> None:
+    engine.configure({"latencyMin": 0.2, "latencyMax": 0.2})
+    run = engine.submit(make_task(numberResults=2), base_url="http://mock.test/")
+    started = time.monotonic()
+    seen = []
+    async for item in run.stream():
+        seen.append((item["imageUUID"], time.monotonic() - started))
+    assert len(seen) == 2 and seen[0][1] < seen[1][1]
+
+
+async def test_get_response_for_unknown_and_forgotten_tasks(
+    engine: MockEngine, client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    unknown = await poll(client, str(uuid.uuid4()))
+    assert unknown.status_code == 400
+    assert unknown.json()["errors"][0]["code"] == "taskNotFound"
+    engine.configure({"retention": 60})
+    task = make_task()
+    await post(client, task)
+    clock.now += 59
+    assert (await poll(client, task["taskUUID"])).status_code == 200
+    clock.now += 2
+    assert (await poll(client, task["taskUUID"])).json()["errors"][0]["code"] == "taskNotFound"
+    assert engine.tasks() == []
+
+
+async def test_max_tasks_bounds_memory(engine: MockEngine, client: httpx.AsyncClient) -> None:
+    engine.configure({"maxTasks": 3, "maxImages": 2})
+    for _ in range(6):
+        await post(client, make_task())
+    assert len(engine.tasks()) == 3
+
+
+async def test_url_stops_serving_after_ttl(client: httpx.AsyncClient, clock: FakeClock) -> None:
+    [item] = (await post(client, make_task(ttl=60))).json()["data"]
+    assert (await client.get(item["imageURL"])).status_code == 200
+    clock.now += 61
+    gone = await client.get(item["imageURL"])
+    assert gone.status_code == 404 and gone.json()["errors"][0]["code"] == "imageNotFound"
+    assert (await client.get("/images/nothing.jpg")).status_code == 404
+
+
+# -- faults ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("setting", "code", "status"), [("failureRate", "providerError", 500),
+                                                         ("timeoutRate", "timeoutProvider", 504)])  # fmt: skip
+async def test_injected_failures(
+    engine: MockEngine, client: httpx.AsyncClient, setting: str, code: str, status: int
+) -> None:
+    engine.configure({setting: 1.0})
+    task = make_task()
+    response = await post(client, task)
+    assert response.status_code == status
+    assert response.json()["errors"][0] == {
+        "code": code, "message": response.json()["errors"][0]["message"],
+        "taskType": "imageInference", "taskUUID": task["taskUUID"],
+    }  # fmt: skip
+    mixed = await post(client, make_task(), {"taskType": "ping"})
+    assert mixed.status_code == 200
+    queued = make_task(deliveryMethod="async")
+    await post(client, queued)
+    await engine.drain(5)
+    polled = (await poll(client, queued["taskUUID"])).json()
+    assert polled["errors"][0]["status"] == "error" and polled["errors"][0]["code"] == code
+
+
+async def fault_sequence(seed: int) -> list[int]:
+    eng = MockEngine(MockConfig(seed=seed, failure_rate=0.3, timeout_rate=0.2))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(engine=eng)), headers=AUTH) as c:
+        statuses = [(await c.post("http://m.test/v1", json=[make_task()])).status_code for _ in range(20)]
+    await eng.aclose(grace=0)
+    return statuses
+
+
+async def test_same_seed_same_fault_sequence() -> None:
+    first, again, other = await fault_sequence(1), await fault_sequence(1), await fault_sequence(2)
+    assert first == again and first != other
+    assert {200, 500, 504} <= set(first)
+
+
+async def test_latency_distribution(engine: MockEngine) -> None:
+    engine.configure({"latencyMin": 0.05, "latencyMax": 0.15})
+    runs = [engine.submit(make_task(), base_url="http://m.test/") for _ in range(5)]
+    latencies = [r.fate.latency for r in runs]
+    assert all(0.05 <= x <= 0.15 for x in latencies) and len(set(latencies)) == 5
+    await asyncio.gather(*(r.wait() for r in runs))
+
+
+# -- inspection and description ---------------------------------------------------------------------------
+
+
+async def test_inspection_routes(engine: MockEngine, client: httpx.AsyncClient) -> None:
+    good, bad = make_task(), make_task(width=1)
+    await post(client, good, bad)
+    [entry] = (await client.get("/_mock/requests")).json()
+    assert entry["status"] == 200
+    assert [t["valid"] for t in entry["tasks"]] == [True, False]
+    assert entry["tasks"][1]["errors"][0]["code"] == "unsupportedDimensions"
+    tasks = (await client.get("/_mock/tasks")).json()
+    assert [t["taskUUID"] for t in tasks] == [good["taskUUID"]] and tasks[0]["status"] == "success"
+    assert (await client.get(f"/_mock/tasks/{good['taskUUID']}")).json()["completed"] == 1
+    assert (await client.get(f"/_mock/tasks/{uuid.uuid4()}")).status_code == 404
+    assert (await client.get("/_mock/deliveries")).json() == []
+    changed = await client.patch("/_mock/config", json={"failureRate": 0.5, "latency_max": 0.01})
+    assert changed.json()["failure_rate"] == 0.5
+    assert (await client.get("/_mock/config")).json()["latency_max"] == 0.01
+    assert (await client.patch("/_mock/config", json={"nope": 1})).status_code == 400
+    assert (await client.patch("/_mock/config", json={"failureRate": 2})).status_code == 400
+    await client.post("/_mock/reset")
+    assert (await client.get("/_mock/requests")).json() == []
+    assert engine.config.failure_rate == 0.5  # reset keeps the config
+
+
+async def test_openapi_describes_v1_and_mock_routes(client: httpx.AsyncClient) -> None:
+    doc = (await client.get("/openapi.json")).json()
+    assert doc["openapi"].startswith("3.1")
+    assert {"/v1", "/images/{name}", "/_mock/requests", "/_mock/tasks", "/_mock/deliveries", "/_mock/reset",
+            "/_mock/config"} <= set(doc["paths"])  # fmt: skip
+    post_v1 = doc["paths"]["/v1"]["post"]
+    assert post_v1["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/request"}
+    assert {"200", "400", "401", "413", "429", "500", "504"} <= set(post_v1["responses"])
+    assert doc["components"]["schemas"]["response"] == schemas.load("response")
+    assert doc == openapi_document()
+
+
+async def test_every_response_is_checked(_mock_envelopes_match_response_schema: list[str]) -> None:
+    """The suite-wide fixture catches a body the response schema rejects."""
+    from ideogram_mock import protocol
+
+    protocol.encode({"data": [{"taskType": "imageInference"}]})
+    assert _mock_envelopes_match_response_schema
+    _mock_envelopes_match_response_schema.clear()
+
+
+def test_create_app_takes_config_or_engine() -> None:
+    with pytest.raises(ValueError, match="either"):
+        create_app(MockConfig(), engine=MockEngine())
+    assert create_app().state.engine.config == MockConfig()
+
+
+# -- performance -------------------------------------------------------------------------------------------
+
+
+async def test_base64_jpeg_result_costs_at_most_twice_a_bare_encode(engine: MockEngine) -> None:
+    # the same kind of picture the mock encodes
+    picture = ImageRenderer(0).picture(ImageRecipe("ref", "p", 1, 50, "s", 1024, 1024, "JPG", 95))
+
+    def bare() -> None:
+        out = io.BytesIO()
+        picture.save(out, "JPEG", quality=95)
+        base64.b64encode(out.getvalue())
+
+    def best(fn: Callable[[], object], n: int = 5) -> float:
+        times = []
+        for _ in range(n):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    bare_time = best(bare, 7)
+    mock_times = []
+    for _ in range(7):
+        engine.reset()  # no cache hits: every run renders afresh
+        task = make_task(outputType="base64Data")
+        start = time.perf_counter()
+        await engine.run(task, base_url="http://m.test/")
+        mock_times.append(time.perf_counter() - start)
+    assert min(mock_times) <= 2 * bare_time, (min(mock_times), bare_time)
