@@ -1,0 +1,193 @@
+"""Webhooks and uploads: one call per image, retries with backoff, stable delivery ids, allow-list."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from ideogram_mock import MockConfig, MockEngine, create_app
+from ideogram_mock.delivery import DELIVERY_ID_HEADER, check_target
+
+pytestmark = pytest.mark.anyio
+TASK = json.loads((Path(__file__).resolve().parent.parent / "examples" / "docs-example.json").read_text())
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+class Receiver:
+    """An outbound transport that records requests and answers with scripted statuses."""
+
+    def __init__(self, statuses: list[int | None] | None = None) -> None:
+        self.statuses = list(statuses or [])
+        self.calls: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        self.calls.append(request)
+        status = self.statuses.pop(0) if self.statuses else 200
+        if status is None:
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(status)
+
+
+async def setup(receiver: Receiver, **config: Any) -> tuple[MockEngine, httpx.AsyncClient]:
+    cfg = MockConfig(**{"delivery_base_delay": 0.01, **config})
+    engine = MockEngine(cfg, outbound_transport=httpx.MockTransport(receiver))
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(engine=engine)),
+        base_url="http://mock.test",
+        headers={"Authorization": "Bearer k"},
+    )
+    return engine, client
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    yield Receiver()
+
+
+def task(**changes: Any) -> dict[str, Any]:
+    return {**TASK, "taskUUID": str(uuid.uuid4()), **changes}
+
+
+async def test_one_webhook_per_image_in_sync_response_shape(receiver: Receiver) -> None:
+    engine, client = await setup(receiver)
+    t = task(numberResults=2, webhookURL="http://127.0.0.1:9/hook?token=abc")
+    ack = await client.post("/v1", json=[t])
+    assert ack.json() == {"data": [{"taskType": "imageInference", "taskUUID": t["taskUUID"]}]}
+    assert await engine.drain(5)
+    assert len(receiver.calls) == 2
+    for call in receiver.calls:
+        assert call.method == "POST" and call.url.query == b"token=abc"
+        body = json.loads(call.content)
+        assert list(body) == ["data"] and len(body["data"]) == 1 and "imageURL" in body["data"][0]
+    assert len({c.headers[DELIVERY_ID_HEADER] for c in receiver.calls}) == 2
+    assert [d["outcome"] for d in engine.deliveries()] == ["delivered", "delivered"]
+    await client.aclose()
+    await engine.aclose()
+
+
+async def test_retries_with_backoff_and_a_stable_delivery_id() -> None:
+    receiver = Receiver([500, None, 204])
+    engine, client = await setup(receiver, delivery_attempts=4)
+    await client.post("/v1", json=[task(webhookURL="http://localhost:9/hook")])
+    assert await engine.drain(5)
+    assert len(receiver.calls) == 3
+    assert len({c.headers[DELIVERY_ID_HEADER] for c in receiver.calls}) == 1
+    assert [c.headers["X-Delivery-Attempt"] for c in receiver.calls] == ["1", "2", "3"]
+    attempts = engine.deliveries()
+    assert [(a["outcome"], a["statusCode"], a["final"]) for a in attempts] == [
+        ("failed", 500, False), ("failed", None, False), ("delivered", 204, True)
+    ]  # fmt: skip
+    assert "ConnectError" in attempts[1]["error"]
+    assert attempts[1]["at"] - attempts[0]["at"] >= 0.01 and attempts[2]["at"] - attempts[1]["at"] >= 0.02
+    await client.aclose()
+    await engine.aclose()
+
+
+async def test_gives_up_after_the_configured_attempts() -> None:
+    receiver = Receiver([503, 503, 503])
+    engine, client = await setup(receiver, delivery_attempts=2)
+    await client.post("/v1", json=[task(webhookURL="http://127.0.0.1:9/")])
+    assert await engine.drain(5)
+    assert len(receiver.calls) == 2
+    assert engine.deliveries()[-1]["final"] is True and engine.deliveries()[-1]["outcome"] == "failed"
+    await client.aclose()
+    await engine.aclose()
+
+
+async def test_failed_task_posts_its_error() -> None:
+    receiver = Receiver()
+    engine, client = await setup(receiver, failure_rate=1.0)
+    await client.post("/v1", json=[task(webhookURL="http://127.0.0.1:9/")])
+    assert await engine.drain(5)
+    assert json.loads(receiver.calls[0].content)["errors"][0]["code"] == "providerError"
+    await client.aclose()
+    await engine.aclose()
+
+
+async def test_dropped_webhooks_are_recorded_not_sent() -> None:
+    receiver = Receiver()
+    engine, client = await setup(receiver, webhook_drop_rate=1.0)
+    await client.post("/v1", json=[task(webhookURL="http://127.0.0.1:9/")])
+    assert await engine.drain(5)
+    assert receiver.calls == []
+    assert engine.deliveries()[0]["outcome"] == "dropped"
+    await client.aclose()
+    await engine.aclose()
+
+
+async def test_upload_puts_raw_image_bytes(receiver: Receiver) -> None:
+    engine, client = await setup(receiver)
+    t = task(uploadEndpoint="http://127.0.0.1:9/bucket/out.png?X-Amz-Signature=s", outputFormat="PNG")
+    response = await client.post("/v1", json=[t])
+    assert response.status_code == 200 and "imageURL" in response.json()["data"][0]
+    assert await engine.drain(5)
+    [call] = receiver.calls
+    assert call.method == "PUT" and call.headers["content-type"] == "image/png"
+    assert call.url.params["X-Amz-Signature"] == "s"
+    assert Image.open(io.BytesIO(call.content)).size == (1024, 1024)
+    assert engine.deliveries()[0]["kind"] == "upload"
+    await client.aclose()
+    await engine.aclose()
+
+
+async def test_outbound_targets_outside_the_allow_list_are_refused(receiver: Receiver) -> None:
+    engine, client = await setup(receiver, outbound_allow=("hooks.example.com",))
+    refused = task(webhookURL="https://attacker.example.net/x", uploadEndpoint="http://169.254.169.254/latest")
+    response = await client.post("/v1", json=[refused])
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert [(e["code"], e["parameter"]) for e in errors] == [
+        ("forbiddenOutboundTarget", "webhookURL"), ("forbiddenOutboundTarget", "uploadEndpoint")
+    ]  # fmt: skip
+    assert all(e["taskUUID"] == refused["taskUUID"] for e in errors)
+    allowed = await client.post("/v1", json=[task(webhookURL="https://hooks.example.com/x")])
+    assert allowed.status_code == 200
+    assert await engine.drain(5)
+    assert receiver.calls[0].url.host == "hooks.example.com"
+    await client.aclose()
+    await engine.aclose()
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [("http://127.0.0.1:8/x", True), ("http://127.5.0.1/x", True), ("http://[::1]:8/x", True),
+     ("http://localhost/x", True), ("http://10.0.0.1/x", False), ("http://example.com/", False),
+     ("http://hooks.test:81/", True), ("http://hooks.test:82/", False), ("http://[bad/", False)],
+)  # fmt: skip
+def test_check_target(url: str, ok: bool) -> None:
+    assert (check_target(url, ("hooks.test:81",)) is None) is ok
+
+
+async def test_reset_cancels_pending_deliveries() -> None:
+    receiver = Receiver([500] * 10)
+    engine, client = await setup(receiver, delivery_attempts=10, delivery_base_delay=5)
+    await client.post("/v1", json=[task(webhookURL="http://127.0.0.1:9/")])
+    while not receiver.calls:
+        await engine.drain(0.01)
+    engine.reset()
+    assert await engine.drain(2)
+    assert engine.deliveries() == []
+    await client.aclose()
+    await engine.aclose()
+
+
+async def test_aclose_cancels_what_does_not_finish_in_the_grace_time() -> None:
+    receiver = Receiver([500] * 10)
+    engine, client = await setup(receiver, delivery_attempts=10, delivery_base_delay=5)
+    await client.post("/v1", json=[task(webhookURL="http://127.0.0.1:9/")])
+    summary = await engine.aclose(grace=0.05)
+    assert summary == {"finished": 0, "cancelled": 1}
+    await client.aclose()
