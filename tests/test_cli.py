@@ -82,6 +82,7 @@ def test_truncated_file_exits_2_with_line_and_column(tmp_path: Path) -> None:
         (b'{"x": "\xff"}', "1:8: error: not UTF-8: byte 0xff at offset 7"),
         (b"[" + b"1" * 5000 + b"]", "error: invalid JSON: Exceeds the limit"),
         (b"{'a': 1}", "1:2: error: invalid JSON: Expecting property name enclosed in double quotes"),
+        (b'[{"taskType": "ping", "x": {"a": 1, "a": 2}}]', 'error: duplicate key "a" in one JSON object'),
     ],
 )
 def test_unreadable_stdin_exits_2(data: bytes, expected: str) -> None:

@@ -1,9 +1,9 @@
 """Reading JSON payloads from bytes with errors a person can act on.
 
-Python's ``json`` accepts ``NaN`` and ``Infinity``, crashes with ``RecursionError`` on deep
-nesting and reports positions only for syntax errors. :func:`parse_json` turns every such
-case into one :class:`JSONInputError` carrying a message and, where it can be known, the
-line and column.
+Python's ``json`` accepts ``NaN`` and ``Infinity``, keeps the last of duplicate keys, crashes
+with ``RecursionError`` on deep nesting and reports positions only for syntax errors.
+:func:`parse_json` turns every such case into one :class:`JSONInputError` carrying a message
+and, where it can be known, the line and column.
 """
 
 from __future__ import annotations
@@ -42,6 +42,22 @@ class _Problem:
 
 class _NonStandardConstant(ValueError):
     pass
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook``: a JSON object, refusing a key given twice (JSON leaves it undefined)."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return obj
 
 
 def position(text: str, offset: int) -> tuple[int, int]:
@@ -87,9 +103,12 @@ def parse_json(data: bytes | str) -> Any:
     if not text.strip():
         raise JSONInputError("empty input: expected a JSON task object or an array of tasks")
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise JSONInputError(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from None
+    except _DuplicateKey as exc:
+        key = json.dumps(str(exc.args[0]), ensure_ascii=False)
+        raise JSONInputError(f"duplicate key {key} in one JSON object (its meaning would be ambiguous)") from None
     except (_NonStandardConstant, RecursionError):
         problem = _scan(text)
         if problem is None:  # pragma: no cover - the scanner sees what the parser saw
