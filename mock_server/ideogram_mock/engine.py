@@ -279,6 +279,15 @@ class MockEngine:
         task.add_done_callback(self._background.discard)
         return task
 
+    # -- extension points (the pytest plugin overrides them for fail_next and respond_with) ------
+
+    def on_task(self, run: TaskRun) -> None:
+        """Called as a task is registered, before it runs; may replace ``run.fate``."""
+
+    def on_result(self, run: TaskRun, item: dict[str, Any]) -> dict[str, Any]:
+        """Each result item before it is stored, answered and delivered; returns the item to use."""
+        return item
+
     # -- inspection ------------------------------------------------------------------------------
 
     def requests(self) -> list[dict[str, Any]]:
@@ -386,6 +395,7 @@ class MockEngine:
         cfg = self._config
         number = task.get("numberResults", _default("numberResults"))
         run = TaskRun(task, cfg, self._faults.task(number), cfg.public_base_url or base_url)
+        self.on_task(run)
         self._tasks[run.task_uuid.lower()] = run
         if len(self._tasks) > cfg.max_tasks:
             for key in [k for k, r in self._tasks.items() if r.done][: len(self._tasks) - cfg.max_tasks]:
@@ -423,6 +433,7 @@ class MockEngine:
                 if fate.latency:
                     await asyncio.sleep(fate.latency / run.expected)
                 item, recipe = await self._make_result(run, index)
+                item = self.on_result(run, item)
                 run._add(item)
                 self._deliver_webhook(run, {"data": [item]}, item["imageUUID"], generation)
                 if "uploadEndpoint" in run.task:
