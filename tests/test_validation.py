@@ -167,9 +167,12 @@ def test_unsupported_size_names_the_parameter(width: int, height: int, parameter
     assert "1024x1024" in (err.hint or "")
 
 
-def test_size_of_wrong_type_is_one_type_error() -> None:
-    err = only_error({**DOCS_EXAMPLE, "width": "1024"})
+@pytest.mark.parametrize("width", ["1024", [1024], {"w": 1024}, True, None, 1024.5])
+def test_size_of_wrong_type_is_one_type_error(width: Any) -> None:
+    err = only_error({**DOCS_EXAMPLE, "width": width})
     assert (err.code, err.parameter, err.type) == ("invalidType", "width", "integer")
+    err = only_error({**DOCS_EXAMPLE, "height": width})
+    assert (err.code, err.parameter, err.type) == ("invalidType", "height", "integer")
 
 
 @pytest.mark.parametrize("ref", IMAGE_REFS)

@@ -342,7 +342,8 @@ def _sizes_text(sizes: Sequence[tuple[int, int]]) -> str:
 def _dimensions(task: Any, base: dict[str, Any]) -> TaskError:
     sizes = schemas.allowed_sizes()
     width, height = task.get("width"), task.get("height")
-    parameter = "height" if width in {w for w, _ in sizes} else "width"
+    width_ok = _json_type(width) in ("integer", "number") and width in {w for w, _ in sizes}
+    parameter = "height" if width_ok else "width"
     value = height if parameter == "height" else width
     got = f"{describe_value(width)}x{describe_value(height)}"
     return TaskError(

@@ -1,0 +1,177 @@
+"""Junk in, Runware-style 4xx out: the mock never answers 5xx (without an injected fault),
+never raises, and every error body it sends is valid by the error schema.
+
+The CI run is a bounded sample; ``bench/fuzz.py`` runs the full 10,000 requests against a
+live server and also checks its log for tracebacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ideogram_kit import schemas
+from ideogram_mock import MockConfig, create_app
+
+DOCS_EXAMPLE: dict[str, Any] = json.loads(
+    (Path(__file__).resolve().parent.parent / "examples" / "docs-example.json").read_text()
+)
+AUTH = {"Authorization": "Bearer fuzz"}
+
+#: Hand-made bodies that broke other servers at one time or another.
+NASTY_BODIES: list[bytes] = [
+    b"", b" ", b"\n", b"null", b"true", b"0", b'"x"', b"{}", b"[]", b"[[]]", b"[null]", b"[1]", b"[{}]",
+    b"[NaN]", b"[Infinity]", b"[-Infinity]", b"[1e400]", b"[-0]", b"[" + b"9" * 5000 + b"]",
+    b"\xff\xfe\xfd", b'["\xc3\x28"]', b"\x00\x00\x00", b"\xef\xbb\xbf[]", b"[" * 100_000, b"[{" * 5_000,
+    b'[{"a":"\\ud800"}]', b'[{"taskType":"imageInference","taskType":"ping"}]',
+    b'[{"taskType":"getResponse","taskUUID":null}]', b'[{"taskType":"getResponse","taskUUID":"../../etc/passwd"}]',
+    b'[{"taskType":"getResponse","taskUUID":{"$ne":1}}]', b'[{"taskType":"getResponse"}]',
+    b'[{"taskType":"getResponse","taskUUID":"00000000-0000-4000-8000-000000000000"}]',
+    b'[{"taskType":"nope"}]', b'[{"taskType":["imageInference"]}]', b'[{"taskType":"ping","ping":"yes"}]',
+    b'[{"taskType":"authentication","apiKey":""}]', b'[{"taskType":"authentication","apiKey":5}]',
+    b'[{"taskType":"imageInference"}]', b"[{\"taskType\":\"imageInference\"," + b'"x":' * 1 + b"1}]",
+]  # fmt: skip
+
+
+def _variants() -> Iterator[bytes]:
+    yield from NASTY_BODIES
+    big = 10**30
+    for change in (
+        {"width": big},
+        {"numberResults": big},
+        {"numberResults": -big},
+        {"outputQuality": 1e308},
+        {"positivePrompt": "\ud800"},
+        {"positivePrompt": "x" * 100_000},
+        {"inputs": {"referenceImages": ["data:image/png;base64,AAAA"]}},  # decodes to junk bytes
+        {"inputs": {"referenceImages": ["QUJDRA=="]}},
+        {"webhookURL": "http://169.254.169.254/latest/meta-data"},
+        {"uploadEndpoint": "http://10.0.0.1/upload"},
+        {"webhookURL": "http://[::ffff:10.0.0.1]/x"},
+    ):
+        yield json.dumps([{**copy.deepcopy(DOCS_EXAMPLE), **change}], ensure_ascii=True).encode()
+    yield json.dumps([DOCS_EXAMPLE] * 300).encode()
+
+
+class Client:
+    """A synchronous face on httpx's ASGI transport, on one event loop that outlives the calls
+    (so the engine's background tasks keep running between requests). App exceptions propagate."""
+
+    def __init__(self) -> None:
+        self.runner = asyncio.Runner()
+        transport = httpx.ASGITransport(app=create_app(MockConfig(seed=3)))
+        self.http = httpx.AsyncClient(transport=transport, base_url="http://mock.test")
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return self.runner.run(self.http.request(method, path, **kwargs))
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", path, **kwargs)
+
+    def close(self) -> None:
+        self.runner.run(self.http.aclose())
+        self.runner.close()
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Client]:
+    test_client = Client()
+    yield test_client
+    test_client.close()
+
+
+def assert_runware_error(status: int, body: bytes) -> dict[str, Any]:
+    assert status < 500, (status, body[:300])
+    envelope = json.loads(body)
+    schemas.validator("response").validate(envelope)
+    return dict(envelope)
+
+
+@pytest.mark.parametrize("body", list(_variants()), ids=lambda b: repr(b[:40]))
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain", None])
+def test_nasty_bodies_get_4xx_envelopes(client: Client, body: bytes, content_type: str | None) -> None:
+    headers = dict(AUTH)
+    if content_type:
+        headers["Content-Type"] = content_type
+    response = client.post("/v1", content=body, headers=headers)
+    envelope = assert_runware_error(response.status_code, response.content)
+    if response.status_code >= 400:
+        assert envelope["errors"], envelope
+    client.post("/_mock/reset")
+
+
+@pytest.mark.parametrize("body", [b'{"a": 1, "a": 2}', b'[{"taskType":"ping","ping":true,"ping":false}]'])
+def test_duplicate_keys_are_refused(client: Client, body: bytes) -> None:
+    response = client.post("/v1", content=body, headers=AUTH)
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["code"] == "invalidRequestBody" and "duplicate key" in error["message"]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=10,
+)
+task_keys = st.sampled_from([*schemas.task_parameters(), "taskType", "seed", "x"])
+
+
+@st.composite
+def mutated_requests(draw: st.DrawFn) -> bytes:
+    """A request near the valid space: the docs example with a few keys set to random JSON."""
+    task: dict[str, Any] = copy.deepcopy(DOCS_EXAMPLE)
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(task_keys).split(".")
+        node = task
+        for key in path[:-1]:
+            if not isinstance(node.get(key), dict):
+                node[key] = {}
+            node = node[key]
+        node[path[-1]] = draw(json_values)
+    task["taskUUID"] = str(draw(st.uuids(version=4)))
+    return json.dumps([task]).encode()
+
+
+fuzz_bodies = st.one_of(
+    st.binary(max_size=200),
+    st.text(max_size=200).map(str.encode),
+    json_values.map(lambda v: json.dumps(v).encode()),
+    mutated_requests(),
+)
+
+
+@settings(max_examples=250, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(body=fuzz_bodies)
+def test_fuzzed_requests_never_5xx(client: Client, body: bytes) -> None:
+    response = client.post("/v1", content=body, headers=AUTH)
+    assert_runware_error(response.status_code, response.content)
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    task_uuid=st.one_of(st.text(max_size=50), st.uuids().map(str), json_values),
+)
+def test_get_response_with_odd_task_uuids(client: Client, task_uuid: Any) -> None:
+    response = client.post("/v1", json=[{"taskType": "getResponse", "taskUUID": task_uuid}], headers=AUTH)
+    envelope = assert_runware_error(response.status_code, response.content)
+    assert response.status_code == 400
+    assert envelope["errors"][0]["code"] in {"taskNotFound", "invalidFormat", "invalidType"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/v1"), ("PUT", "/v1"), ("DELETE", "/_mock/reset"), ("GET", "/images/..%2f..%2fetc%2fpasswd"),
+     ("GET", "/images/%00.jpg"), ("GET", "/_mock/tasks/%ff"), ("GET", "/nope")],
+)  # fmt: skip
+def test_odd_routes_are_4xx(client: Client, method: str, path: str) -> None:
+    response = client.request(method, path, headers=AUTH)
+    assert 400 <= response.status_code < 500
