@@ -4,7 +4,8 @@
 one (so a test can inspect it directly). The app holds no state of its own and uses no
 lifespan events, so uvicorn, ``httpx.ASGITransport`` and respx all serve it the same way.
 
-Routes: ``POST /v1`` (the Runware protocol), ``GET /images/<imageUUID>.<ext>`` (URL outputs),
+Routes: ``POST /v1`` and WebSocket ``/v1`` (the Runware protocol; the socket side is
+:mod:`ideogram_mock.websocket`), ``GET /images/<imageUUID>.<ext>`` (URL outputs),
 ``/_mock/*`` (inspection and control), ``GET /openapi.json``.
 """
 
@@ -16,12 +17,13 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from . import protocol
 from .config import ConfigError, MockConfig
 from .engine import MockEngine, error_item
 from .openapi import openapi_document
+from .websocket import WebSocketHub
 
 __all__ = ["create_app"]
 
@@ -104,8 +106,10 @@ def create_app(config: MockConfig | None = None, engine: MockEngine | None = Non
     async def openapi(request: Request) -> Response:
         return _json(openapi_document())
 
+    hub = WebSocketHub(engine)
     routes = [
         Route("/v1", post_v1, methods=["POST"]),
+        WebSocketRoute("/v1", hub.serve),
         Route("/images/{name}", get_image, methods=["GET"]),
         Route("/_mock/requests", list_requests, methods=["GET"]),
         Route("/_mock/tasks", list_tasks, methods=["GET"]),
@@ -118,4 +122,5 @@ def create_app(config: MockConfig | None = None, engine: MockEngine | None = Non
     ]
     app = Starlette(routes=routes)
     app.state.engine = engine
+    app.state.websockets = hub
     return app

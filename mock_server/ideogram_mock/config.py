@@ -66,6 +66,19 @@ class MockConfig:
     request_log_size: int = _opt(1000, "received requests kept for GET /_mock/requests")
     delivery_log_size: int = _opt(1000, "delivery attempts kept for GET /_mock/deliveries")
     shutdown_grace: float = _opt(5.0, "seconds pending deliveries get to finish on shutdown")
+    ws_idle_timeout: float = _opt(
+        120.0, "seconds a WebSocket may go without a client frame before the mock closes it (code 1000)"
+    )
+    ws_resume_retention: float = _opt(
+        120.0, "seconds a dropped WebSocket session keeps its undelivered results for a resuming client"
+    )
+    ws_resume_bytes: int = _opt(
+        64 * 1024 * 1024, "most bytes of undelivered frames kept across dropped sessions; oldest dropped first"
+    )
+    ws_max_frame_bytes: int = _opt(
+        20 * 1024 * 1024, "largest WebSocket frame; larger gives a payloadTooLarge error frame, the socket stays open"
+    )
+    ws_max_sockets: int = _opt(1000, "most WebSocket connections open at once; more are closed with code 1013")
 
     def __post_init__(self) -> None:
         _check(self)
@@ -170,9 +183,11 @@ _RATES = ("failure_rate", "timeout_rate", "nsfw_rate", "webhook_drop_rate")
 _NON_NEGATIVE = (
     "latency_min", "latency_max", "rate_limit", "retention", "max_body_bytes", "image_ttl",
     "image_cache_bytes", "cost_per_image", "delivery_base_delay", "shutdown_grace", "seed",
+    "ws_resume_retention", "ws_resume_bytes",
 )  # fmt: skip
 _POSITIVE = ("rate_window", "max_tasks", "max_images", "delivery_attempts", "delivery_timeout",
-             "request_log_size", "delivery_log_size")  # fmt: skip
+             "request_log_size", "delivery_log_size", "ws_idle_timeout", "ws_max_frame_bytes",
+             "ws_max_sockets")  # fmt: skip
 
 
 def _check(config: MockConfig) -> None:

@@ -16,6 +16,7 @@ Entry points for transports:
   ``imageInference`` task and return its :class:`TaskRun`; ``async for item in run.stream()``
   yields each result item as soon as it is ready (or the error item).
 - :meth:`MockEngine.get_response`: a ``getResponse`` answer as ``(data, errors)``.
+- :meth:`MockEngine.log_request`: the request log, for transports other than REST.
 - :meth:`MockEngine.image`: the bytes behind an ``imageURL``.
 """
 
@@ -64,6 +65,26 @@ def _digest(*parts: object) -> bytes:
 def error_item(code: str, message: str, **fields: Any) -> dict[str, Any]:
     """An ``errors[]`` item of the catalogue ``code`` (keyword names as :class:`TaskError`'s)."""
     return TaskError(code=code, message=message, **fields).to_dict()
+
+
+def acknowledged_at_once(task: Mapping[str, Any]) -> bool:
+    """True when a valid ``imageInference`` task is answered with an acknowledgement, not results
+    (``deliveryMethod: "async"`` or a ``webhookURL``)."""
+    return task.get("deliveryMethod", _default("deliveryMethod")) == "async" or "webhookURL" in task
+
+
+def check_report(tasks: list[Any], found: Mapping[int, list[TaskError]]) -> list[dict[str, Any]]:
+    """The request log's view of :meth:`MockEngine.check`'s result: each task, valid or its errors."""
+    return [
+        {
+            "index": i,
+            "taskType": t.get("taskType") if isinstance(t, dict) else None,
+            "taskUUID": t.get("taskUUID") if isinstance(t, dict) else None,
+            "valid": i not in found,
+            "errors": [e.to_dict() for e in found.get(i, [])],
+        }
+        for i, t in enumerate(tasks)
+    ]
 
 
 @dataclass
@@ -294,6 +315,18 @@ class MockEngine:
         """Received requests, oldest first, with their validation results and answer status."""
         return list(self._requests)
 
+    def log_request(self, transport: str, size: int, **fields: Any) -> dict[str, Any]:
+        """Add a message received over ``transport`` (e.g. ``"ws"``) to the request log.
+
+        Returns the entry (``id``, ``at``, ``transport``, ``bodyBytes``, ``fields``) for the caller to
+        complete as it answers (``body``, ``tasks``, ``response``); :meth:`handle_rest` logs REST itself.
+        """
+        self._request_counter += 1
+        entry: dict[str, Any] = {"id": self._request_counter, "at": time.time(), "transport": transport,
+                                 "bodyBytes": size, **fields}  # fmt: skip
+        self._requests.append(entry)
+        return entry
+
     def tasks(self) -> list[dict[str, Any]]:
         """Known tasks and their state, oldest first."""
         return [run.to_dict() for run in self._tasks.values()]
@@ -317,6 +350,17 @@ class MockEngine:
     def admit(self) -> float | None:
         """Count one request against the rate limit; the Retry-After seconds when over it."""
         return self._limiter.admit()
+
+    def rate_limit_error(self, retry_after: float, **fields: Any) -> tuple[int, dict[str, Any]]:
+        """``(whole seconds to wait, the rateLimited error item)`` for an :meth:`admit` refusal."""
+        seconds = max(1, math.ceil(retry_after))
+        err = error_item(
+            "rateLimited",
+            f"More than {self._config.rate_limit} requests in {self._config.rate_window:g} s.",
+            hint=f"retry after {seconds} s",
+            **fields,
+        )
+        return seconds, err
 
     def authenticate(self, api_key: str | None) -> dict[str, Any] | None:
         """None when ``api_key`` is accepted, else the error item (missingApiKey or invalidApiKey)."""
@@ -586,12 +630,7 @@ class MockEngine:
             return Reply(413, {"errors": [err]})
         retry_after = self.admit()
         if retry_after is not None:
-            seconds = max(1, math.ceil(retry_after))
-            err = error_item(
-                "rateLimited",
-                f"More than {self._config.rate_limit} requests in {self._config.rate_window:g} s.",
-                hint=f"retry after {seconds} s",
-            )
+            seconds, err = self.rate_limit_error(retry_after)
             return Reply(429, {"errors": [err]}, {"Retry-After": str(seconds)})
         try:
             tasks = parse_json(body)
@@ -615,16 +654,7 @@ class MockEngine:
         if auth_error is not None:
             return Reply(401, {"errors": [auth_error]})
         found = self.check(tasks)
-        entry["tasks"] = [
-            {
-                "index": i,
-                "taskType": t.get("taskType") if isinstance(t, dict) else None,
-                "taskUUID": t.get("taskUUID") if isinstance(t, dict) else None,
-                "valid": i not in found,
-                "errors": [e.to_dict() for e in found.get(i, [])],
-            }
-            for i, t in enumerate(tasks)
-        ]
+        entry["tasks"] = check_report(tasks, found)
         return await self._dispatch(tasks, found, base_url)
 
     async def _dispatch(self, tasks: list[Any], found: dict[int, list[TaskError]], base_url: str) -> Reply:
@@ -645,7 +675,7 @@ class MockEngine:
             elif kind == "getResponse":
                 data[index], errors[index] = self.get_response(task["taskUUID"])
                 ran = ran or bool(data[index]) or not any(e["code"] == "taskNotFound" for e in errors[index])
-            elif task.get("deliveryMethod", _default("deliveryMethod")) == "async" or "webhookURL" in task:
+            elif acknowledged_at_once(task):
                 self.submit(task, base_url=base_url)
                 data[index] = [{"taskType": "imageInference", "taskUUID": task["taskUUID"]}]
                 ran = True

@@ -23,6 +23,7 @@ import uvicorn
 from .app import create_app
 from .config import MockConfig
 from .engine import MockEngine
+from .websocket import hard_frame_limit
 
 __all__ = ["BackgroundServer", "bind", "serve"]
 
@@ -79,7 +80,10 @@ def _url(sock: socket.socket) -> str:
 
 
 def _uvicorn_config(engine: MockEngine, log_level: str) -> uvicorn.Config:
-    return uvicorn.Config(create_app(engine=engine), lifespan="off", access_log=False, log_level=log_level)
+    return uvicorn.Config(
+        create_app(engine=engine), lifespan="off", access_log=False, log_level=log_level,
+        ws_max_size=hard_frame_limit(engine.config.ws_max_frame_bytes),  # over ws_max_frame_bytes: an error frame
+    )  # fmt: skip
 
 
 def serve(config: MockConfig | None = None, *, out: TextIO | None = None, log_level: str = "warning") -> int:
