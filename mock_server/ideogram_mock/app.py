@@ -6,7 +6,8 @@ lifespan events, so uvicorn, ``httpx.ASGITransport`` and respx all serve it the 
 
 Routes: ``POST /v1`` and WebSocket ``/v1`` (the Runware protocol; the socket side is
 :mod:`ideogram_mock.websocket`), ``GET /images/<imageUUID>.<ext>`` (URL outputs),
-``/_mock/*`` (inspection and control), ``GET /openapi.json``.
+``/_mock/*`` (inspection and control), ``GET /openapi.json``, ``GET /`` (the live dashboard,
+:mod:`ideogram_mock.dashboard`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 
-from . import protocol
+from . import dashboard, protocol
 from .config import ConfigError, MockConfig
 from .engine import MockEngine, error_item
 from .openapi import openapi_document
@@ -74,10 +75,10 @@ def create_app(config: MockConfig | None = None, engine: MockEngine | None = Non
         return Response(data, media_type=content_type, headers={"Cache-Control": "no-store"})
 
     async def list_requests(request: Request) -> Response:
-        return _json(engine.requests())
+        return dashboard.inspection_response(request, engine, engine.requests)
 
     async def list_tasks(request: Request) -> Response:
-        return _json(engine.tasks())
+        return dashboard.inspection_response(request, engine, engine.tasks)
 
     async def get_task(request: Request) -> Response:
         run = engine.task(request.path_params["task_uuid"])
@@ -86,14 +87,14 @@ def create_app(config: MockConfig | None = None, engine: MockEngine | None = Non
         return _json(run.to_dict())
 
     async def list_deliveries(request: Request) -> Response:
-        return _json(engine.deliveries())
+        return dashboard.inspection_response(request, engine, engine.deliveries)
 
     async def reset(request: Request) -> Response:
         engine.reset()
         return _json({"reset": True})
 
     async def get_config(request: Request) -> Response:
-        return _json(engine.config.to_dict())
+        return dashboard.inspection_response(request, engine, engine.config.to_dict)
 
     async def patch_config(request: Request) -> Response:
         try:
@@ -119,6 +120,7 @@ def create_app(config: MockConfig | None = None, engine: MockEngine | None = Non
         Route("/_mock/config", get_config, methods=["GET"]),
         Route("/_mock/config", patch_config, methods=["PATCH", "POST"]),
         Route("/openapi.json", openapi, methods=["GET"]),
+        *dashboard.routes(engine),
     ]
     app = Starlette(routes=routes)
     app.state.engine = engine

@@ -117,6 +117,7 @@ class TaskRun:
         self.finished_monotonic: float | None = None
         self.results: list[dict[str, Any]] = []
         self.error: dict[str, Any] | None = None
+        self.on_change: Callable[[], None] | None = None  # the engine's change counter
         self._changed = asyncio.Event()
         key = self.task_uuid.lower()
         seeds: list[int] = []
@@ -168,6 +169,8 @@ class TaskRun:
     def _notify(self) -> None:
         event, self._changed = self._changed, asyncio.Event()
         event.set()
+        if self.on_change is not None:
+            self.on_change()
 
     def _add(self, item: dict[str, Any]) -> None:
         self.results.append(item)
@@ -228,6 +231,7 @@ class MockEngine:
         self._background: set[asyncio.Task[Any]] = set()
         self._request_counter = 0
         self._generation = 0
+        self._changes = 0
         self._next_prune = -math.inf
 
     # -- configuration and lifecycle -----------------------------------------------------------
@@ -244,6 +248,7 @@ class MockEngine:
             self._requests = deque(self._requests, maxlen=self._config.request_log_size)
         if self._deliveries.maxlen != self._config.delivery_log_size:
             self._deliveries = deque(self._deliveries, maxlen=self._config.delivery_log_size)
+        self.touch()
         return self._config
 
     def reset(self) -> None:
@@ -262,6 +267,7 @@ class MockEngine:
         self._faults.reset()
         self._limiter.reset()
         self._request_counter = 0
+        self.touch()
 
     @property
     def pending(self) -> int:
@@ -311,6 +317,15 @@ class MockEngine:
 
     # -- inspection ------------------------------------------------------------------------------
 
+    @property
+    def changes(self) -> int:
+        """A counter that grows whenever anything the inspection methods return changes (never resets)."""
+        return self._changes
+
+    def touch(self) -> None:
+        """Count one change of inspectable state (transports call it when they log a request)."""
+        self._changes += 1
+
     def requests(self) -> list[dict[str, Any]]:
         """Received requests, oldest first, with their validation results and answer status."""
         return list(self._requests)
@@ -325,6 +340,7 @@ class MockEngine:
         entry: dict[str, Any] = {"id": self._request_counter, "at": time.time(), "transport": transport,
                                  "bodyBytes": size, **fields}  # fmt: skip
         self._requests.append(entry)
+        self.touch()
         return entry
 
     def tasks(self) -> list[dict[str, Any]]:
@@ -342,6 +358,7 @@ class MockEngine:
         def record(attempt: DeliveryAttempt) -> None:
             if generation == self._generation:
                 self._deliveries.append(attempt.to_dict())
+                self.touch()
 
         return record
 
@@ -440,6 +457,7 @@ class MockEngine:
         number = task.get("numberResults", _default("numberResults"))
         run = TaskRun(task, cfg, self._faults.task(number), cfg.public_base_url or base_url)
         self.on_task(run)
+        run.on_change = self.touch
         self._tasks[run.task_uuid.lower()] = run
         if len(self._tasks) > cfg.max_tasks:
             for key in [k for k, r in self._tasks.items() if r.done][: len(self._tasks) - cfg.max_tasks]:
@@ -618,9 +636,11 @@ class MockEngine:
             "bodyBytes": len(body),
         }
         self._requests.append(entry)
+        self.touch()
         reply = await self._rest(body, authorization, base_url, entry)
         entry["status"] = reply.status
         entry["response"] = reply.body if len(body) <= _INLINE_LOG_LIMIT else {"omitted": "large request"}
+        self.touch()
         return reply
 
     async def _rest(self, body: bytes, authorization: str | None, base_url: str, entry: dict[str, Any]) -> Reply:
