@@ -1,0 +1,89 @@
+"""Static types of an ``imageInference`` task, for type checkers and ``st.from_type``.
+
+These ``TypedDict``s name the keys of ``schema/image-inference.schema.json``; the schema
+still holds every bound, enum and size (enum-valued keys are typed ``str``, not ``Literal``,
+so nothing is copied from it). ``tests/test_strategies.py`` checks that the keys and their
+required/optional split match the schema, so an edit to one without the other fails.
+
+The ``hypothesis`` entry point of the package points at :func:`_hypothesis_setup_hook`, so
+``st.from_type(ImageInferenceTask)`` draws from :func:`ideogram_kit.strategies.valid_tasks`
+without importing :mod:`ideogram_kit.strategies` first.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypedDict
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
+__all__ = ["IdeogramSettings", "ImageInferenceTask", "Inputs", "ProviderSettings", "Safety"]
+
+
+class Inputs(TypedDict):
+    """``inputs``: the image to remix."""
+
+    referenceImages: list[str]
+
+
+class Safety(TypedDict, total=False):
+    """``safety``: content checking settings."""
+
+    checkContent: bool
+    mode: str
+
+
+class IdeogramSettings(TypedDict, total=False):
+    """``providerSettings.ideogram``: Ideogram-specific settings."""
+
+    magicPrompt: str
+    remixStrength: int
+    renderingSpeed: str
+    styleReferenceImages: list[str]
+    styleType: str
+
+
+class ProviderSettings(TypedDict, total=False):
+    """``providerSettings``: settings passed to the provider."""
+
+    ideogram: IdeogramSettings
+
+
+class _RequiredTaskKeys(TypedDict):
+    taskType: str
+    taskUUID: str
+    model: str
+    positivePrompt: str
+    width: int
+    height: int
+    inputs: Inputs
+
+
+class ImageInferenceTask(_RequiredTaskKeys, total=False):
+    """One ``imageInference`` task for ``ideogram:1@2`` (required keys plus these optional ones)."""
+
+    outputType: str
+    outputFormat: str
+    outputQuality: int
+    webhookURL: str
+    deliveryMethod: str
+    uploadEndpoint: str
+    safety: Safety
+    ttl: int
+    includeCost: bool
+    numberResults: int
+    negativePrompt: str
+    providerSettings: ProviderSettings
+
+
+def _task_strategy(thing: type[ImageInferenceTask]) -> SearchStrategy[ImageInferenceTask]:
+    from .strategies import typed_tasks  # deferred: hypothesis imports this hook at start-up
+
+    return typed_tasks()
+
+
+def _hypothesis_setup_hook() -> None:
+    """Run by hypothesis at import (entry point group ``hypothesis``): register the task type."""
+    from hypothesis import strategies as st
+
+    st.register_type_strategy(ImageInferenceTask, _task_strategy)
