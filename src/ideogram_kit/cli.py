@@ -251,6 +251,87 @@ def _cmd_serve(args: argparse.Namespace, stdin: Any, out: TextIO) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# generate
+# ---------------------------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
+def _sample_quietly(sample: Any, strategy: Any, n: int, seed: int) -> list[Any]:
+    """``sample(...)`` with hypothesis' cache in a temporary directory, not ``./.hypothesis``."""
+    import os
+    import tempfile
+
+    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        return list(sample(strategy, n, seed=seed))
+    with tempfile.TemporaryDirectory(prefix="ideogram-kit-") as tmp:
+        os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = tmp
+        try:
+            return list(sample(strategy, n, seed=seed))
+        finally:
+            del os.environ["HYPOTHESIS_STORAGE_DIRECTORY"]
+
+
+def _cmd_generate(args: argparse.Namespace, stdin: Any, out: TextIO) -> int:
+    import random
+
+    from hypothesis.errors import InvalidArgument
+
+    from . import strategies  # lazy: only this command needs hypothesis
+
+    def fail(message: str) -> int:
+        sys.stderr.write(f"ideogram-kit generate: error: {message}\n")
+        return EXIT_UNREADABLE
+
+    if (args.parameter or args.code) and not args.invalid:
+        return fail("--parameter and --code select invalid cases; add --invalid")
+    seed = args.seed
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**32)
+        sys.stderr.write(f"ideogram-kit generate: seed {seed} (pass --seed {seed} to repeat)\n")
+    try:
+        if args.invalid:
+            strategy: Any = strategies.invalid_tasks(parameter=args.parameter, code=args.code)
+        else:
+            strategy = strategies.valid_tasks()
+    except InvalidArgument as exc:
+        return fail(str(exc))
+    directory = Path(args.out) if args.out else None
+    if directory is not None:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return fail(f"cannot create {directory}: {exc.strerror or exc}")
+    docs: list[Any] = []
+    for example in _sample_quietly(strategies.sample, strategy, args.n, seed):
+        if isinstance(example, strategies.InvalidCase):
+            docs.append(example.payload if args.payload_only else example.to_dict())
+        else:
+            docs.append(example)
+    if directory is None:
+        for doc in docs:
+            out.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        return EXIT_OK
+    width = max(4, len(str(len(docs))))
+    try:
+        for number, doc in enumerate(docs, start=1):
+            path = directory / f"{number:0{width}d}.json"
+            path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    except OSError as exc:
+        return fail(f"cannot write to {directory}: {exc.strerror or exc}")
+    out.write(f"wrote {len(docs)} payload{'s' if len(docs) != 1 else ''} to {directory}\n")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------------
 # the parser
 # ---------------------------------------------------------------------------------------------
 
@@ -305,6 +386,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"),
                    help="uvicorn log level (default: warning)")  # fmt: skip
     p.set_defaults(handler=_cmd_serve)
+
+    p = sub.add_parser(
+        "generate",
+        help="write generated payloads (valid, or invalid with their label)",
+        description=(
+            "Write N imageInference payloads drawn from the kit's hypothesis strategies, the same ones for the "
+            "same --seed: JSON lines on stdout, or one file per payload with --out. Invalid cases are written "
+            "as {payload, parameter, code, reason} unless --payload-only."
+        ),
+    )
+    p.add_argument("--invalid", action="store_true", help="write labelled invalid tasks (one mistake each)")
+    p.add_argument("-n", "--count", dest="n", type=_positive_int, default=10, metavar="N", help="how many (default 10)")
+    p.add_argument("--seed", type=int, help="seed; the same seed gives the same bytes (default: random, printed)")
+    p.add_argument("--out", metavar="DIR", help="write DIR/0001.json, ... instead of JSON lines on stdout")
+    p.add_argument("--payload-only", action="store_true", help="with --invalid: write bare payloads, no label")
+    p.add_argument("--parameter", metavar="PATH", help="with --invalid: only mistakes in this parameter")
+    p.add_argument("--code", metavar="CODE", help="with --invalid: only cases with this error code")
+    p.set_defaults(handler=_cmd_generate)
 
     # further subcommands register here
     return parser
