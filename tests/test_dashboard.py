@@ -284,6 +284,11 @@ class _FlakyHook(http.server.BaseHTTPRequestHandler):
         self.send_response(self.answers.pop(0) if self.answers else 200)
         self.end_headers()
 
+    def do_PUT(self) -> None:  # uploads always succeed
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.end_headers()
+
     def log_message(self, *args: object) -> None:
         pass
 
@@ -314,7 +319,9 @@ def test_browser_shows_deliveries_faults_filters_and_resets(page: Any, live: Bac
             hooked["taskUUID"],
         )
     assert attempts.all_inner_texts() == ["#1 500 failed", "#2 200 delivered"]
-    assert "1 retry" in page.locator(f'.task[data-task-uuid="{hooked["taskUUID"]}"] .delivery').inner_text()
+    row = page.locator(f'.task[data-task-uuid="{hooked["taskUUID"]}"]')
+    assert "1 retry" in row.locator(".delivery").inner_text()
+    assert row.locator(".badge.mode").all_inner_texts() == ["async", "webhook"]
     wait_until(  # a base64 PNG result is shown from a data: URI
         page,
         "uuid => { const i = document.querySelector(`.task[data-task-uuid='${uuid}'] .thumbs img`);"

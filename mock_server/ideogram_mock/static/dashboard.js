@@ -266,7 +266,8 @@
     const head = el("div", "task-head", badge(String(t.taskType ?? "no taskType"), "type"), " ", el("code", "task-uuid", uuid || "(no taskUUID)"), " ");
     if (!t.valid) head.append(badge("invalid", "err state"));
     if (run) {
-      head.append(badge(run.deliveryMethod, "mode"));
+      // a webhookURL makes the mock acknowledge at once, whatever deliveryMethod says
+      head.append(badge(run.webhookURL ? "async" : run.deliveryMethod, "mode"));
       if (run.webhookURL) head.append(badge("webhook", "mode"));
       if (run.uploadEndpoint) head.append(badge("upload", "mode"));
       head.append(badge(run.status, `state ${run.status === "success" ? "ok" : run.status === "error" ? "err" : "busy"}`));
