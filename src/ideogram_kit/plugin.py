@@ -1,0 +1,239 @@
+"""The pytest plugin (registered with a ``pytest11`` entry point): Runware mocks as fixtures.
+
+Fixtures:
+
+- ``ideogram_mock``: the mock in process. httpx calls (sync and async) to
+  ``https://api.runware.ai/v1`` and the configured base URLs are answered by the mock's app,
+  image URLs included; no socket. See :class:`ideogram_kit.pytest_support.IdeogramMock`.
+- ``ideogram_server``: the mock on ``127.0.0.1`` (one server per session, reset per test) for
+  other HTTP clients, the official SDKs and WebSockets: ``url``, ``base_url``, ``ws_url``.
+- ``ideogram_webhook_receiver``: a loopback HTTP server collecting webhook POSTs and uploads.
+- ``ideogram_validate``: ``ideogram_validate(payload)`` fails the test naming every mistake.
+- ``ideogram_settings``: the per-test settings the others read (override it to change them).
+
+A test whose application sends an invalid payload to ``ideogram_mock`` or ``ideogram_server``
+fails, with every bad parameter in the report, unless it is marked
+``@pytest.mark.ideogram(allow_invalid=True)``.
+
+This module holds hooks and fixtures only and imports the mock lazily inside the fixtures, so
+a session that uses none of them starts no thread, opens no socket and imports no server code.
+The hypothesis strategies of :mod:`ideogram_kit.strategies` can be imported from here too
+(``from ideogram_kit.plugin import valid_tasks``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from .pytest_support import IdeogramMock, IdeogramServer, IdeogramSettings, WebhookReceiver
+
+_STRATEGIES = (
+    "InvalidCase",
+    "image_references",
+    "invalid_tasks",
+    "requests",
+    "responses",
+    "sample",
+    "typed_tasks",
+    "valid_tasks",
+)
+_MARKER_HELP = (
+    "ideogram(allow_invalid=False, seed=None, latency=None, fail_next=None, base_url=None, **mock_settings): "
+    "per-test settings of the ideogram_mock / ideogram_server fixtures; allow_invalid=True lets the test send "
+    "invalid payloads without failing; other keywords are MockConfig settings (failure_rate=0.5, ...)"
+)
+_ACTIVE = pytest.StashKey[list[list[Any]]]()
+_SESSION_SETTINGS = pytest.StashKey["IdeogramSettings"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("ideogram", "ideogram-remix-kit (Runware ideogram:1@2 mock)")
+    group.addoption(
+        "--ideogram-seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="seed of the ideogram mock's images and faults (ini: ideogram_seed; default 0)",
+    )
+    group.addoption(
+        "--ideogram-base-url",
+        action="append",
+        default=None,
+        metavar="URL",
+        help="an API base URL ideogram_mock intercepts besides https://api.runware.ai/v1 (repeatable; "
+        "ini: ideogram_base_url)",
+    )
+    group.addoption(
+        "--ideogram-allow-invalid",
+        action="store_true",
+        default=None,
+        help="do not fail tests that send invalid payloads (ini: ideogram_allow_invalid)",
+    )
+    group.addoption(
+        "--ideogram-config",
+        default=None,
+        metavar="FILE",
+        help="JSON or TOML file of mock settings, as for ideogram-kit serve (ini: ideogram_config)",
+    )
+    parser.addini("ideogram_seed", "seed of the ideogram mock's images and faults (default 0)", default="")
+    parser.addini("ideogram_base_url", "API base URLs ideogram_mock intercepts besides Runware's", type="linelist")
+    parser.addini("ideogram_allow_invalid", "do not fail tests that send invalid payloads", type="bool", default=False)
+    parser.addini("ideogram_config", "JSON or TOML file of mock settings (relative to the ini file)", default="")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", _MARKER_HELP)
+
+
+def _session_settings(config: pytest.Config) -> IdeogramSettings:
+    """Defaults < ini keys < command-line options (computed once per session)."""
+    if _SESSION_SETTINGS in config.stash:
+        return config.stash[_SESSION_SETTINGS]
+    from ideogram_mock.config import MockConfig
+
+    from .pytest_support import DEFAULT_BASE_URL, IdeogramSettings
+
+    mock = MockConfig(port=0)
+    path = config.getoption("ideogram_config")
+    if path:
+        mock = MockConfig.from_file(Path(path), base=mock)
+    elif config.getini("ideogram_config"):
+        root = config.inipath.parent if config.inipath else config.rootpath
+        mock = MockConfig.from_file(root / config.getini("ideogram_config"), base=mock)
+    seed = config.getoption("ideogram_seed")
+    if seed is None and config.getini("ideogram_seed"):
+        seed = int(config.getini("ideogram_seed"))
+    if seed is not None:
+        mock = mock.replace(seed=seed)
+    extra = config.getoption("ideogram_base_url") or config.getini("ideogram_base_url")
+    allow = config.getoption("ideogram_allow_invalid")
+    settings = IdeogramSettings(
+        config=mock,
+        base_urls=tuple(dict.fromkeys([DEFAULT_BASE_URL, *extra])),
+        allow_invalid=bool(config.getini("ideogram_allow_invalid") if allow is None else allow),
+    )
+    config.stash[_SESSION_SETTINGS] = settings
+    return settings
+
+
+def _watch(node: pytest.Item, controls: Any) -> None:
+    node.stash.setdefault(_ACTIVE, []).append([controls, 0])
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    active = item.stash.get(_ACTIVE, None)
+    if not active or report.when not in ("call", "teardown") or report.skipped:
+        return report
+    texts = []
+    for watched in active:
+        controls, seen = watched
+        text = controls._report(seen)
+        watched[1] = len(controls.engine.invalid)
+        if text:
+            texts.append(text)
+    if texts:
+        text = "\n".join(texts)
+        add_section = getattr(report.longrepr, "addsection", None)  # a failure's traceback repr
+        if report.passed:
+            report.outcome = "failed"
+            report.longrepr = text
+        elif callable(add_section):
+            add_section("ideogram: invalid payloads", text)
+        else:  # pragma: no cover - pytest's failure reprs all have sections
+            report.sections.append(("ideogram: invalid payloads", text))
+    return report
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixtures
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ideogram_settings(request: pytest.FixtureRequest) -> IdeogramSettings:
+    """Settings of this test's mock: ini keys, ``--ideogram-*`` options, then the ``ideogram`` marker."""
+    settings = _session_settings(request.config)
+    for marker in reversed(list(request.node.iter_markers("ideogram"))):
+        if marker.args:
+            raise pytest.UsageError(f"@pytest.mark.ideogram takes keyword arguments only, got {marker.args!r}")
+        settings = settings.from_marker(settings, marker.kwargs)
+    return settings
+
+
+@pytest.fixture
+def ideogram_mock(request: pytest.FixtureRequest, ideogram_settings: IdeogramSettings) -> Iterator[IdeogramMock]:
+    """The Runware mock in process: httpx calls to its base URLs are answered by the mock."""
+    from .pytest_support import IdeogramMock
+
+    mock = IdeogramMock(ideogram_settings).start()
+    _watch(request.node, mock)
+    try:
+        yield mock
+    finally:
+        mock.stop()
+
+
+@pytest.fixture(scope="session")
+def _ideogram_live_server(pytestconfig: pytest.Config) -> Iterator[IdeogramServer]:
+    from .pytest_support import IdeogramServer
+
+    server = IdeogramServer(_session_settings(pytestconfig).config).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def ideogram_server(
+    request: pytest.FixtureRequest, _ideogram_live_server: IdeogramServer, ideogram_settings: IdeogramSettings
+) -> Iterator[IdeogramServer]:
+    """The mock on ``127.0.0.1:PORT`` (started once per session, reset for each test)."""
+    server = _ideogram_live_server.prepare(ideogram_settings)
+    _watch(request.node, server)
+    yield server
+
+
+@pytest.fixture
+def ideogram_webhook_receiver() -> Iterator[WebhookReceiver]:
+    """A loopback HTTP server collecting webhook POSTs and upload PUTs (``url``, ``wait_for(n)``)."""
+    from .pytest_support import WebhookReceiver
+
+    receiver = WebhookReceiver().start()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
+
+
+@pytest.fixture
+def ideogram_validate() -> Any:
+    """``ideogram_validate(payload)``: fail the test naming every mistake; returns the payload."""
+    from .errors import PayloadAssertionError
+    from .validation import validate
+
+    def assert_valid_payload(payload: Any) -> Any:
+        __tracebackhide__ = True
+        errors = validate(payload)
+        if errors:
+            raise PayloadAssertionError(errors)
+        return payload
+
+    return assert_valid_payload
+
+
+def __getattr__(name: str) -> Any:
+    """The hypothesis strategies, imported on first use (``from ideogram_kit.plugin import valid_tasks``)."""
+    if name in _STRATEGIES:
+        return getattr(importlib.import_module("ideogram_kit.strategies"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
