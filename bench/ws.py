@@ -11,8 +11,9 @@ result has arrived. Measured in turn, each for ``--seconds``:
 - WebSocket, one socket with one task in flight, ``--sockets`` sockets with one task in flight
   each, and one socket with ``--sockets`` tasks in flight (pipelined).
 
-Prints tasks/s, p50 and p99 of each, and the WS/REST ratio for the same concurrency (the WS
-path should not be slower per task: ratio >= 1.0).
+Prints tasks/s, p50 and p99 of each, the server's CPU time per task (from /proc, Linux; this
+part does not depend on how fast the client libraries are), and the WS/REST ratios for the same
+concurrency (the WS path should not be slower per task: throughput ratio >= 1.0).
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
@@ -50,7 +54,7 @@ def task() -> dict[str, object]:
 
 def summary(latencies: list[float], elapsed: float) -> dict[str, float]:
     cuts = statistics.quantiles(latencies, n=100)
-    return {"tps": len(latencies) / elapsed, "p50": cuts[49] * 1000, "p99": cuts[98] * 1000}
+    return {"tps": len(latencies) / elapsed, "p50": cuts[49] * 1000, "p99": cuts[98] * 1000, "elapsed": elapsed}
 
 
 async def rest(base: str, seconds: float, clients: int) -> dict[str, float]:
@@ -128,8 +132,27 @@ async def ws_pipelined(url: str, seconds: float, in_flight: int) -> dict[str, fl
     return summary(latencies, elapsed)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(pid: int, phase: Coroutine[Any, Any, dict[str, float]]) -> dict[str, float]:
+    before = cpu_seconds(pid)
+    figures = asyncio.run(phase)
+    figures["cpu_ms"] = (cpu_seconds(pid) - before) * 1000 / (figures["tps"] * figures["elapsed"])
+    return figures
+
+
 def line(name: str, figures: dict[str, float]) -> str:
-    return f"{name:<28}: {figures['tps']:7.0f} tasks/s  p50 {figures['p50']:6.2f} ms  p99 {figures['p99']:6.2f} ms"
+    return (
+        f"{name:<28}: {figures['tps']:7.0f} tasks/s  p50 {figures['p50']:6.2f} ms  p99 {figures['p99']:6.2f} ms"
+        f"  server CPU {figures['cpu_ms']:.2f} ms/task"
+    )
 
 
 def main() -> None:
@@ -160,11 +183,12 @@ def main() -> None:
                 time.sleep(0.05)
         asyncio.run(rest(base, 1.0, n))  # warm-up
         asyncio.run(ws_sockets(url, 1.0, n))
-        rest_1 = asyncio.run(rest(base, args.seconds, 1))
-        ws_1 = asyncio.run(ws_sockets(url, args.seconds, 1))
-        rest_n = asyncio.run(rest(base, args.seconds, n))
-        ws_n = asyncio.run(ws_sockets(url, args.seconds, n))
-        ws_pipe = asyncio.run(ws_pipelined(url, args.seconds, n))
+        pid = server.pid
+        rest_1 = measured(pid, rest(base, args.seconds, 1))
+        ws_1 = measured(pid, ws_sockets(url, args.seconds, 1))
+        rest_n = measured(pid, rest(base, args.seconds, n))
+        ws_n = measured(pid, ws_sockets(url, args.seconds, n))
+        ws_pipe = measured(pid, ws_pipelined(url, args.seconds, n))
     finally:
         server.terminate()
         server.wait(10)
@@ -176,6 +200,7 @@ def main() -> None:
     print(f"ratio WS/REST, 1 at a time : {ws_1['tps'] / rest_1['tps']:.2f}x (target >= 1.0x)")
     print(f"ratio WS/REST, {n} at once  : {ws_n['tps'] / rest_n['tps']:.2f}x (target >= 1.0x)")
     print(f"ratio WS 1 socket pipelined / REST {n} clients: {ws_pipe['tps'] / rest_n['tps']:.2f}x")
+    print(f"server CPU per task, REST/WS at {n} at once: {rest_n['cpu_ms'] / ws_n['cpu_ms']:.2f}x (WS cheaper if > 1)")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -359,3 +362,11 @@ async def test_inspection_shows_ws_frames_beside_rest(server: BackgroundServer, 
         {"index": 0, "taskType": "imageInference", "taskUUID": sent["taskUUID"], "valid": True, "errors": []}
     ]
     assert frame["response"] == []  # the result went out as it was ready, after the frame was answered
+
+
+def test_readme_protocol_example(server: BackgroundServer) -> None:
+    env = {**os.environ, "IDEOGRAM_MOCK_URL": server.url}
+    command = [sys.executable, str(ROOT / "examples" / "ws_protocol.py")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == 'True True\nTrue True\n{"data":[{"taskType":"ping","pong":true}]} 36\n'

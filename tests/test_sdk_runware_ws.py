@@ -21,7 +21,8 @@ from ideogram_mock.server import BackgroundServer
 
 from . import sdk_venv
 
-SCRIPTS = Path(__file__).resolve().parent / "sdk_scripts"
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = ROOT / "tests" / "sdk_scripts"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -67,3 +68,17 @@ def test_runware_sdk_1_8_websocket(tmp_path_factory: pytest.TempPathFactory, ser
     kinds = [t["taskType"] for t in run_script(python, "runware_sdk_ws.py", server)]
     assert kinds[0] == "authentication"
     assert kinds.count("imageInference") == 3 and "getResponse" in kinds  # async polls over the socket
+
+
+@pytest.mark.sdk
+@pytest.mark.parametrize(("example", "requirement"), [("ws_runware.py", sdk_venv.RUNWARE),
+                                                      ("ws_runware_sdk.py", sdk_venv.RUNWARE_SDK)])  # fmt: skip
+def test_readme_sdk_examples(
+    tmp_path_factory: pytest.TempPathFactory, server: BackgroundServer, example: str, requirement: str
+) -> None:
+    python = sdk_venv.sdk_python(tmp_path_factory, requirement)
+    env = {**sdk_venv.sdk_env(), "IDEOGRAM_MOCK_URL": server.url}
+    command = [str(python), str(ROOT / "examples" / example)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=90, env=env)
+    assert (done.returncode, done.stderr) == (0, ""), done.stdout
+    assert done.stdout == "2 images [True, True]\n2 images after getResponse\n"

@@ -53,7 +53,10 @@ def openapi_document() -> dict[str, Any]:
         "info": {
             "title": "ideogram-remix-kit mock Runware endpoint",
             "version": "1",
-            "description": "Runware's REST protocol for ideogram:1@2, plus inspection routes under /_mock/.",
+            "description": "Runware's REST protocol for ideogram:1@2, plus inspection routes under /_mock/. "
+            "The same path /v1 also accepts WebSocket connections (ws://HOST:PORT/v1): JSON-array frames of "
+            "the same request schema, authentication first, answered with frames of the response schema "
+            "(see ideogram_mock.websocket).",
         },
         "paths": {
             "/v1": {
