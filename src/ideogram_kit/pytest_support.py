@@ -208,6 +208,8 @@ class PluginEngine(MockEngine):
         self._note_loop()
         if self._task_faults:
             run.fate = dataclasses.replace(run.fate, failure=self._task_faults.popleft())
+        if run.fate.failure is not None:
+            return  # a failing task has no results: the override waits for the next one
         override = self._overrides.popleft() if self._overrides else self._override_all
         if override is not None:
             self._run_overrides[id(run)] = override
@@ -777,8 +779,9 @@ class WebhookReceiver:
 
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="ideogram-webhook-receiver")
-        self._thread.daemon = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.02,), name="ideogram-webhook-receiver", daemon=True
+        )
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def start(self) -> WebhookReceiver:
