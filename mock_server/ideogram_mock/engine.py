@@ -117,7 +117,7 @@ class TaskRun:
         self.finished_monotonic: float | None = None
         self.results: list[dict[str, Any]] = []
         self.error: dict[str, Any] | None = None
-        self.on_change: Callable[[], None] | None = None  # the engine's change counter
+        self.on_change: Callable[[], None] = lambda: None  # the engine sets its change counter here
         self._changed = asyncio.Event()
         key = self.task_uuid.lower()
         seeds: list[int] = []
@@ -169,8 +169,7 @@ class TaskRun:
     def _notify(self) -> None:
         event, self._changed = self._changed, asyncio.Event()
         event.set()
-        if self.on_change is not None:
-            self.on_change()
+        self.on_change()
 
     def _add(self, item: dict[str, Any]) -> None:
         self.results.append(item)
