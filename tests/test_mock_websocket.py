@@ -323,6 +323,24 @@ async def test_resume_needs_the_same_key_and_the_retention(server: BackgroundSer
         assert await recv(late) == {"data": [{"taskType": "ping", "pong": True}]}
 
 
+async def test_resume_bytes_budget_bounds_what_is_kept(server: BackgroundServer) -> None:
+    server.engine.configure({"wsResumeBytes": 0})
+    session, _ = await _drop_during_a_task(server)
+    async with connect(ws_url(server)) as again:
+        await send(again, {"taskType": "authentication", "apiKey": "k", "connectionSessionUUID": session})
+        assert (await recv(again))["data"][0]["connectionSessionUUID"] != session  # evicted with its frames
+        await send(again, {"taskType": "ping"})
+        assert await recv(again) == {"data": [{"taskType": "ping", "pong": True}]}
+
+
+async def test_authenticating_again_keeps_the_session(ws: ClientConnection) -> None:
+    await send(ws, {"taskType": "ping"}, {"taskType": "authentication", "apiKey": "test-key"})
+    session = (await recv(ws))["data"][0]["connectionSessionUUID"]
+    assert await recv(ws) == {"data": [{"taskType": "ping", "pong": True}]}
+    await send(ws, {"taskType": "authentication", "apiKey": "test-key"})
+    assert (await recv(ws))["data"][0]["connectionSessionUUID"] == session
+
+
 async def test_resume_before_the_server_saw_the_drop_moves_the_session(server: BackgroundServer) -> None:
     async with connect(ws_url(server)) as first:
         await send(first, {"taskType": "authentication", "apiKey": "k"})

@@ -113,21 +113,6 @@ class WebSocketHub:
         self._missed_bytes = 0
         self._pumps: set[asyncio.Task[None]] = set()
 
-    # -- inspection ------------------------------------------------------------------------------
-
-    @property
-    def open_sockets(self) -> int:
-        return self._open
-
-    def sessions(self) -> list[dict[str, Any]]:
-        """Known sessions: ``connectionSessionUUID``, whether a socket is attached, frames kept for resume."""
-        self._prune()
-        return [
-            {"connectionSessionUUID": s.uuid, "connected": s.socket is not None,
-             "missedFrames": len(s.missed), "missedBytes": s.missed_bytes}
-            for s in self._sessions.values()
-        ]  # fmt: skip
-
     # -- the endpoint ------------------------------------------------------------------------------
 
     async def serve(self, websocket: WebSocket) -> None:
@@ -172,6 +157,7 @@ class WebSocketHub:
         finally:
             entry["response"] = sock.sent if size <= _LOG_LIMIT else {"omitted": "large request"}
             sock.sent = None
+            self.engine.touch()  # the entry changed: live inspection (the dashboard) shows the answer
 
     async def _answer(self, sock: _Socket, text: str | None, raw: bytes | str, size: int,
                       entry: dict[str, Any]) -> bool:  # fmt: skip
