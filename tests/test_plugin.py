@@ -271,6 +271,8 @@ def test_the_live_server_knobs(ideogram_server: IdeogramServer) -> None:
     assert ideogram_server.configure(latency_min=0.0).seed == 3
     with pytest.raises(ValueError, match="unknown setting 'nope'"):
         ideogram_server.configure(nope=1)
+    ideogram_server.reset()
+    assert (ideogram_server.requests, ideogram_server.runs) == ([], [])
 
 
 RUNWARE_SDK_MISSING = importlib.util.find_spec("runware") is None

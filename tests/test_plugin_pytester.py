@@ -303,3 +303,16 @@ def test_the_example_apps_test_suite_passes(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-v")
 
     result.assert_outcomes(passed=5)
+
+
+def test_the_readme_shows_the_real_failure_report(pytester: pytest.Pytester) -> None:
+    example = ROOT / "examples" / "plugin_invalid_payload.py"
+    (pytester.path / "test_example.py").write_text(example.read_text())
+    readme = (ROOT / "README.md").read_text()
+    shown = re.search(r"`examples/plugin_invalid_payload\.py`.*?```python\n.*?```\n\n```text\n(.*?)```", readme, re.S)
+    assert shown is not None
+
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([literal(line) for line in shown.group(1).splitlines()])

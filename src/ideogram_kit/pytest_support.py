@@ -737,10 +737,14 @@ class IdeogramServer(_MockControls):
         if not future.result(timeout + 5):
             raise TimeoutError(f"the mock still had background tasks after {timeout} s")
 
-    def prepare(self, settings: IdeogramSettings) -> IdeogramServer:
-        """Reset for a new test and apply its settings."""
+    def reset(self) -> None:
+        """Forget tasks, images, logs, deliveries, knobs and recorded invalid payloads."""
         self._call("POST", "/_mock/reset")
         self.engine.forget()
+
+    def prepare(self, settings: IdeogramSettings) -> IdeogramServer:
+        """Reset for a new test and apply its settings."""
+        self.reset()
         config = {k: v for k, v in settings.config.to_dict().items() if k not in ("host", "port")}
         self._call("PATCH", "/_mock/config", config)
         self.allow_invalid = settings.allow_invalid
