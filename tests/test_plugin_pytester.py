@@ -250,6 +250,29 @@ def test_options_ini_and_config_file_set_the_defaults(pytester: pytest.Pytester,
     result.stdout.fnmatch_lines(["E   *ConfigError: unknown setting 'nonsense'; known: host, port, seed*"])
 
 
+def test_a_conftest_can_override_the_settings_fixture(app: pytest.Pytester) -> None:
+    app.makeconftest(
+        """
+        import pytest
+
+        @pytest.fixture
+        def ideogram_settings(ideogram_settings):
+            return ideogram_settings.replace(base_urls=("http://runware.internal/v1",), seed=42)
+        """
+    )
+    app.makepyfile(
+        test_app="""
+        from app import remix
+
+        def test_internal_gateway(ideogram_mock):
+            assert remix(url="http://runware.internal/v1")[:3] == b"\\xff\\xd8\\xff"
+            assert ideogram_mock.base_urls == ["http://runware.internal/v1"]
+            assert ideogram_mock.configure().seed == 42
+        """
+    )
+    app.runpytest_inprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
 def test_help_lists_the_options_and_markers_list_the_marker(pytester: pytest.Pytester) -> None:
     pytester.runpytest_inprocess("--help").stdout.fnmatch_lines(
         [
