@@ -162,7 +162,7 @@ def test_a_configured_base_url_with_a_path_prefix(ideogram_mock: IdeogramMock) -
     assert post(make_task()).status_code == 200  # Runware's own URL still works
 
 
-@pytest.mark.ideogram(delivery_base_delay=0.001)
+@pytest.mark.ideogram(delivery_base_delay=0.001, latency=0.001)
 def test_webhooks_and_uploads_are_recorded_not_sent(ideogram_mock: IdeogramMock) -> None:
     answers = iter([500, None, None])
     ideogram_mock.on_webhook(lambda request: next(answers) if request.method == "POST" else httpx.Response(201))

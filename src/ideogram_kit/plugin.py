@@ -166,7 +166,7 @@ def ideogram_settings(request: pytest.FixtureRequest) -> IdeogramSettings:
     for marker in reversed(list(request.node.iter_markers("ideogram"))):
         if marker.args:
             raise pytest.UsageError(f"@pytest.mark.ideogram takes keyword arguments only, got {marker.args!r}")
-        settings = settings.from_marker(settings, marker.kwargs)
+        settings = settings.with_marker(marker.kwargs)
     return settings
 
 

@@ -107,21 +107,20 @@ class IdeogramSettings:
             _fault_kind(code)
         return settings
 
-    @classmethod
-    def from_marker(cls, base: IdeogramSettings, kwargs: Mapping[str, Any]) -> IdeogramSettings:
-        """``base`` changed by the keyword arguments of ``@pytest.mark.ideogram(...)``."""
+    def with_marker(self, kwargs: Mapping[str, Any]) -> IdeogramSettings:
+        """These settings changed by the keyword arguments of ``@pytest.mark.ideogram(...)``."""
         changes = dict(kwargs)
         if "base_url" in changes:
             extra = changes.pop("base_url")
             extra = (extra,) if isinstance(extra, str) else tuple(extra)
-            changes["base_urls"] = base.base_urls + tuple(u for u in extra if u not in base.base_urls)
+            changes["base_urls"] = self.base_urls + tuple(u for u in extra if u not in self.base_urls)
         if "latency" in changes:
             low, high = _latency_bounds(changes.pop("latency"))
             changes.update(latency_min=low, latency_max=high)
         if "fail_next" in changes:
             codes = changes["fail_next"]
             changes["fail_next"] = (codes,) if isinstance(codes, str) else tuple(codes)
-        return base.replace(**changes)
+        return self.replace(**changes)
 
 
 def _latency_bounds(value: Any) -> tuple[float, float]:
@@ -175,6 +174,7 @@ class PluginEngine(MockEngine):
         self._overrides: deque[ResultOverride] = deque()
         self._override_all: ResultOverride | None = None
         self._run_overrides: dict[int, ResultOverride] = {}
+        self._injected_429 = False
 
     # -- knobs ----------------------------------------------------------------------------------
 
@@ -225,6 +225,7 @@ class PluginEngine(MockEngine):
     def admit(self) -> float | None:
         if self._request_faults and self._request_faults[0] == "rateLimited":
             self._request_faults.popleft()
+            self._injected_429 = True
             return _INJECTED_RETRY_AFTER
         return super().admit()
 
@@ -256,13 +257,14 @@ class PluginEngine(MockEngine):
     async def handle_rest(self, body: bytes, *, authorization: str | None, base_url: str) -> Reply:
         self._note_loop()
         reply = await super().handle_rest(body, authorization=authorization, base_url=base_url)
+        injected_429, self._injected_429 = self._injected_429, False
         for item in reply.body.get("errors", []):
             if item["code"] == "invalidRequestBody":
                 log = self.requests()
                 error = TaskError(code=item["code"], message=item["message"], hint=item.get("hint"))
                 self.invalid.append(InvalidRequest(log[-1]["id"] if log else None, (error,)))
-            elif item["code"] == "rateLimited" and reply.headers.get("Retry-After") and self.config.rate_limit <= 0:
-                item["message"] = "Too many requests (injected by fail_next)."
+            elif item["code"] == "rateLimited" and injected_429:
+                item["message"] = "Too many requests (injected by fail_next)."  # the log holds this same dict
         return reply
 
 
@@ -538,8 +540,10 @@ class IdeogramMock(_MockControls):
         self._router.stop(quiet=True)
         loop, self._loop = self._loop, None
         if loop is not None:
-            loop.run(self.engine.aclose(grace=0), timeout=10)
-            loop.close()
+            try:
+                loop.run(self.engine.aclose(grace=0), timeout=10)
+            finally:
+                loop.close()
 
     def __enter__(self) -> IdeogramMock:
         return self.start()
