@@ -60,6 +60,10 @@ class MockConfig:
     delivery_attempts: int = _opt(4, "attempts per webhook POST or upload PUT (1 = no retry)")
     delivery_base_delay: float = _opt(0.5, "seconds before the first retry; doubles each retry")
     delivery_timeout: float = _opt(10.0, "seconds one webhook or upload attempt may take")
+    delivery_concurrency: int = _opt(64, "webhook and upload attempts in flight at once; the rest wait their turn")
+    delivery_per_host: int = _opt(
+        8, "attempts in flight at once to one host, so a hanging receiver cannot stall others"
+    )
     outbound_allow: tuple[str, ...] = _opt(
         (), "hosts (or host:port) webhooks and uploads may reach besides loopback; all else is refused"
     )
@@ -187,7 +191,7 @@ _NON_NEGATIVE = (
 )  # fmt: skip
 _POSITIVE = ("rate_window", "max_tasks", "max_images", "delivery_attempts", "delivery_timeout",
              "request_log_size", "delivery_log_size", "ws_idle_timeout", "ws_max_frame_bytes",
-             "ws_max_sockets")  # fmt: skip
+             "ws_max_sockets", "delivery_concurrency", "delivery_per_host")  # fmt: skip
 
 
 def _check(config: MockConfig) -> None:

@@ -5,7 +5,10 @@ or hosts named in ``MockConfig.outbound_allow``; :func:`check_target` refuses an
 before the task runs, so a test server cannot be turned against other hosts (no SSRF).
 
 Each delivery is tried up to ``delivery_attempts`` times; a non-2xx answer or a connection
-failure waits ``delivery_base_delay * 2**(attempt-1)`` seconds and tries again. Every attempt
+failure waits ``delivery_base_delay * 2**(attempt-1)`` seconds and tries again. At most
+``delivery_concurrency`` attempts are in flight at once, and at most ``delivery_per_host`` to any
+one host: the rest wait outside httpx (whose pool slows down with long queues, and whose pool
+wait would count against ``delivery_timeout``), and a hanging receiver holds only its own share. Every attempt
 carries the same ``X-Delivery-ID`` (and its number in ``X-Delivery-Attempt``) and is recorded
 as a :class:`DeliveryAttempt`.
 """
@@ -88,13 +91,35 @@ class Deliverer:
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
 
     def _http(self) -> httpx.AsyncClient:
         loop = asyncio.get_running_loop()
         if self._client is None or self._loop is not loop:
-            self._client = httpx.AsyncClient(transport=self._transport, follow_redirects=False, trust_env=False)
+            limits = httpx.Limits(max_connections=None, max_keepalive_connections=32)
+            self._client = httpx.AsyncClient(
+                transport=self._transport, follow_redirects=False, trust_env=False, limits=limits
+            )
             self._loop = loop
+            self._slots = None
+            self._host_slots = {}
         return self._client
+
+    def _turn(self, url: str) -> tuple[asyncio.Semaphore, asyncio.Semaphore]:
+        """The (per-host, global) semaphores an attempt to ``url`` must hold (made on first use)."""
+        cfg = self._config()
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(cfg.delivery_concurrency)
+        try:
+            host = urlsplit(url).netloc.lower()
+        except ValueError:
+            host = url
+        if host not in self._host_slots:
+            if len(self._host_slots) >= 1024:  # bounded memory: keep only the hosts at their limit
+                self._host_slots = {h: sem for h, sem in self._host_slots.items() if sem.locked()}
+            self._host_slots[host] = asyncio.Semaphore(cfg.delivery_per_host)
+        return self._host_slots[host], self._slots
 
     async def aclose(self) -> None:
         client, self._client = self._client, None
@@ -127,11 +152,14 @@ class Deliverer:
                 "User-Agent": "ideogram-remix-kit-mock",
             }
             try:
-                response = await self._http().request(
-                    method, url, content=content, headers=headers, timeout=cfg.delivery_timeout
-                )
-                status = response.status_code
-                await response.aclose()
+                client = self._http()
+                host_slot, slot = self._turn(url)
+                async with host_slot, slot:
+                    response = await client.request(
+                        method, url, content=content, headers=headers, timeout=cfg.delivery_timeout
+                    )
+                    status = response.status_code
+                    await response.aclose()
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             except asyncio.CancelledError:
