@@ -373,15 +373,6 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "strategies_example.py"
 
 
-def test_readme_shows_the_example_file() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## Hypothesis strategies") :]
-    block = section[section.index("```python\n") + len("```python\n") :]
-    block = block[: block.index("```")]
-    source = EXAMPLE.read_text(encoding="utf-8")
-    assert block == source[: source.index('\n\nif __name__ == "__main__":')].rstrip() + "\n"
-
-
 def test_the_example_file_runs(capsys: pytest.CaptureFixture[str]) -> None:
     runpy.run_path(str(EXAMPLE), run_name="__main__")
     assert capsys.readouterr().out == "all properties hold\n"
