@@ -43,6 +43,15 @@ class MockConfig:
     api_keys: tuple[str, ...] = _opt((), "API keys accepted; empty accepts any non-empty key")
     rejected_api_key: str = _opt("invalid", "API key that is always rejected with 401 invalidApiKey")
     max_body_bytes: int = _opt(20 * 1024 * 1024, "largest request body; larger gives 413 payloadTooLarge")
+    max_tasks_per_request: int = _opt(
+        100, "most tasks in one request or WebSocket frame; more gives 413 payloadTooLarge"
+    )
+    max_images_per_request: int = _opt(
+        200, "most images (numberResults summed over valid tasks) one request or frame asks for; more gives 413"
+    )
+    max_json_depth: int = _opt(
+        64, "deepest nesting of arrays and objects in a body or frame; deeper gives 400 invalidRequestBody"
+    )
     latency_min: float = _opt(0.0, "seconds a task takes at least (drawn per task, uniformly)")
     latency_max: float = _opt(0.0, "seconds a task takes at most; images of a task finish evenly spread")
     failure_rate: float = _opt(0.0, "probability a task fails with providerError (500 when alone)")
@@ -191,7 +200,8 @@ _NON_NEGATIVE = (
 )  # fmt: skip
 _POSITIVE = ("rate_window", "max_tasks", "max_images", "delivery_attempts", "delivery_timeout",
              "request_log_size", "delivery_log_size", "ws_idle_timeout", "ws_max_frame_bytes",
-             "ws_max_sockets", "delivery_concurrency", "delivery_per_host")  # fmt: skip
+             "ws_max_sockets", "delivery_concurrency", "delivery_per_host", "max_tasks_per_request",
+             "max_images_per_request", "max_json_depth")  # fmt: skip
 
 
 def _check(config: MockConfig) -> None:

@@ -11,7 +11,9 @@ Entry points for transports:
 - :meth:`MockEngine.handle_rest`: one ``POST /v1`` body in, a :class:`Reply` out (status,
   envelope, headers) — the whole REST protocol.
 - :meth:`MockEngine.admit`, :meth:`MockEngine.authenticate`, :meth:`MockEngine.check`: rate
-  limit, API key and validation, for transports that dispatch tasks themselves.
+  limit, API key and validation, for transports that dispatch tasks themselves;
+  :meth:`MockEngine.parse`, :meth:`MockEngine.too_many_tasks` and
+  :meth:`MockEngine.too_many_images` apply the request limits (JSON depth, tasks, images).
 - :meth:`MockEngine.submit` (background) and :meth:`MockEngine.run` (inline) start a valid
   ``imageInference`` task and return its :class:`TaskRun`; ``async for item in run.stream()``
   yields each result item as soon as it is ready (or the error item).
@@ -430,6 +432,39 @@ class MockEngine:
                 found[index] = problems
         return found
 
+    # -- limits (a transport checks them in this order: parse, too_many_tasks, check, too_many_images) --
+
+    def parse(self, body: bytes | str) -> Any:
+        """The JSON of a body or frame, nested at most ``max_json_depth`` deep (raises JSONInputError)."""
+        return parse_json(body, max_depth=self._config.max_json_depth)
+
+    def too_many_tasks(self, tasks: list[Any], what: str = "request") -> dict[str, Any] | None:
+        """The payloadTooLarge error item when ``tasks`` holds more than ``max_tasks_per_request``."""
+        limit = self._config.max_tasks_per_request
+        if len(tasks) <= limit:
+            return None
+        return error_item(
+            "payloadTooLarge", f"The {what} has {len(tasks)} tasks; the limit is {limit} (max_tasks_per_request).",
+            max=limit, hint=f"split the tasks over several {what}s",
+        )  # fmt: skip
+
+    def too_many_images(
+        self, tasks: list[Any], found: Mapping[int, list[TaskError]], what: str = "request"
+    ) -> dict[str, Any] | None:
+        """The payloadTooLarge error item when the valid ``imageInference`` tasks of ``tasks`` (those
+        without errors in ``found``) ask for more than ``max_images_per_request`` images together."""
+        limit = self._config.max_images_per_request
+        images = sum(t.get("numberResults", _default("numberResults")) for i, t in enumerate(tasks)
+                     if i not in found and t["taskType"] == "imageInference")  # fmt: skip
+        if images <= limit:
+            return None
+        return error_item(
+            "payloadTooLarge",
+            f"The {what} asks for {images} images (numberResults summed over its tasks); the limit is {limit} "
+            "(max_images_per_request).",
+            max=limit, hint=f"split the tasks over several {what}s",
+        )  # fmt: skip
+
     def get_response(self, task_uuid: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The whole state so far of task ``task_uuid``: ``(data items, error items)``."""
         self._prune()
@@ -652,7 +687,7 @@ class MockEngine:
             seconds, err = self.rate_limit_error(retry_after)
             return Reply(429, {"errors": [err]}, {"Retry-After": str(seconds)})
         try:
-            tasks = parse_json(body)
+            tasks = self.parse(body)
         except JSONInputError as exc:
             api_key = self._bearer(authorization)
             if api_key is not None and (key_error := self.authenticate(api_key)) is not None:
@@ -663,6 +698,8 @@ class MockEngine:
             message = "The body must be a non-empty JSON array of task objects."
             hint = 'wrap the task in a list: [{"taskType": "imageInference", ...}]'
             return Reply(400, {"errors": [error_item("invalidRequestBody", message, hint=hint)]})
+        if (too_many := self.too_many_tasks(tasks)) is not None:
+            return Reply(413, {"errors": [too_many]})
         api_key = self._bearer(authorization)
         if api_key is None:
             auth_task = next((t for t in tasks if isinstance(t, dict) and t.get("taskType") == "authentication"), None)
@@ -674,6 +711,8 @@ class MockEngine:
             return Reply(401, {"errors": [auth_error]})
         found = self.check(tasks)
         entry["tasks"] = check_report(tasks, found)
+        if (too_many := self.too_many_images(tasks, found)) is not None:
+            return Reply(413, {"errors": [too_many]})
         return await self._dispatch(tasks, found, base_url)
 
     async def _dispatch(self, tasks: list[Any], found: dict[int, list[TaskError]], base_url: str) -> Reply:

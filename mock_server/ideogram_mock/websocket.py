@@ -21,8 +21,10 @@ The protocol, per socket:
 - ``getResponse`` answers the whole state so far, as over REST. If the task is still running,
   the socket then also gets each remaining result (``"status": "success"``) or the error as it
   is ready — the ``runware`` SDK's ``getResponse`` waits for those rather than polling again.
-- A frame that is binary, not JSON, not a non-empty array, or over ``ws_max_frame_bytes`` gets
-  an error frame (``invalidRequestBody`` / ``payloadTooLarge``); the socket stays open. A frame
+- A frame that is binary, not JSON, nested deeper than ``max_json_depth``, not a non-empty array,
+  over ``ws_max_frame_bytes``, with more than ``max_tasks_per_request`` tasks or asking for more
+  than ``max_images_per_request`` images gets an error frame (``invalidRequestBody`` /
+  ``payloadTooLarge``; none of its tasks run); the socket stays open. A frame
   over twice the start-up ``ws_max_frame_bytes`` is refused by the WebSocket layer (close 1009).
 - A socket without a client frame for ``ws_idle_timeout`` seconds is closed with code **1000**;
   over ``ws_max_sockets`` open sockets, a new one is closed at once with code **1013**.
@@ -48,7 +50,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from ideogram_kit.payloads import JSONInputError, parse_json
+from ideogram_kit.payloads import JSONInputError
 
 from . import protocol
 from .engine import MockEngine, TaskRun, acknowledged_at_once, check_report, error_item
@@ -171,7 +173,7 @@ class WebSocketHub:
             await self._reply(sock, {"errors": [error_item("invalidRequestBody", message)]})
             return True
         try:
-            tasks = parse_json(raw)
+            tasks = self.engine.parse(raw)
         except JSONInputError as exc:
             await self._reply(sock, {"errors": [error_item("invalidRequestBody", f"The frame is not JSON: {exc}")]})
             return True
@@ -180,6 +182,9 @@ class WebSocketHub:
             message = "A frame must be a non-empty JSON array of task objects."
             hint = 'wrap the task in a list: [{"taskType": "ping", "ping": true}]'
             await self._reply(sock, {"errors": [error_item("invalidRequestBody", message, hint=hint)]})
+            return True
+        if (too_many := self.engine.too_many_tasks(tasks, "frame")) is not None:
+            await self._reply(sock, {"errors": [too_many]})
             return True
         auth = [t for t in tasks if isinstance(t, dict) and t.get("taskType") == "authentication"]
         if sock.session is None:
@@ -214,6 +219,9 @@ class WebSocketHub:
                 tasks = [t for t in tasks if _type_of(t) == "ping"]
         found = engine.check(tasks)
         entry["tasks"] = check_report(tasks, found)
+        if (too_many := engine.too_many_images(tasks, found, "frame")) is not None:
+            await self._reply(sock, {"errors": [too_many]})
+            return
         base_url = _http_base(sock.websocket)
         for index, task in enumerate(tasks):
             if index in found:

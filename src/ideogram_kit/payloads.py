@@ -3,7 +3,9 @@
 Python's ``json`` accepts ``NaN`` and ``Infinity``, keeps the last of duplicate keys, crashes
 with ``RecursionError`` on deep nesting and reports positions only for syntax errors.
 :func:`parse_json` turns every such case into one :class:`JSONInputError` carrying a message
-and, where it can be known, the line and column.
+and, where it can be known, the line and column. Nesting deeper than ``max_depth`` (default
+:data:`MAX_DEPTH`) is always refused, and cheaply: a document with no more opening brackets than
+that cannot be too deep, so only the others are scanned before parsing.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from .errors import Error
 
 __all__ = ["MAX_DEPTH", "JSONInputError", "parse_json", "position"]
 
-#: Deepest nesting accepted; deeper documents are rejected before Python's parser recurses.
+#: Deepest nesting accepted by default; deeper documents are rejected before Python's parser recurses.
 MAX_DEPTH = 256
 
 _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]|-?Infinity|NaN', re.DOTALL)
@@ -67,15 +69,15 @@ def position(text: str, offset: int) -> tuple[int, int]:
     return line, column
 
 
-def _scan(text: str) -> _Problem | None:
+def _scan(text: str, max_depth: int) -> _Problem | None:
     """Find the first non-standard constant or over-deep nesting, outside strings."""
     depth = 0
     for match in _TOKENS.finditer(text):
         token = match.group()
         if token in ("[", "{"):
             depth += 1
-            if depth > MAX_DEPTH:
-                return _Problem(f"JSON nested deeper than {MAX_DEPTH} levels", match.start())
+            if depth > max_depth:
+                return _Problem(f"JSON nested deeper than {max_depth} levels", match.start())
         elif token in ("]", "}"):
             depth -= 1
         elif not token.startswith('"'):
@@ -87,8 +89,16 @@ def _reject_constant(name: str) -> Any:
     raise _NonStandardConstant(name)
 
 
-def parse_json(data: bytes | str) -> Any:
-    """Parse one JSON document strictly. Raises :class:`JSONInputError` on anything else."""
+def _problem(text: str, problem: _Problem) -> JSONInputError:
+    line, column = position(text, problem.offset)
+    return JSONInputError(problem.message, line, column)
+
+
+def parse_json(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
+    """Parse one JSON document strictly, nested at most ``max_depth`` arrays/objects deep.
+
+    Raises :class:`JSONInputError` on anything else.
+    """
     if isinstance(data, bytes):
         try:
             text = data.decode("utf-8-sig")
@@ -102,6 +112,8 @@ def parse_json(data: bytes | str) -> Any:
         text = data
     if not text.strip():
         raise JSONInputError("empty input: expected a JSON task object or an array of tasks")
+    if text.count("[") + text.count("{") > max_depth and (problem := _scan(text, max_depth)) is not None:
+        raise _problem(text, problem)
     try:
         return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
@@ -110,10 +122,9 @@ def parse_json(data: bytes | str) -> Any:
         key = json.dumps(str(exc.args[0]), ensure_ascii=False)
         raise JSONInputError(f"duplicate key {key} in one JSON object (its meaning would be ambiguous)") from None
     except (_NonStandardConstant, RecursionError):
-        problem = _scan(text)
+        problem = _scan(text, max_depth)
         if problem is None:  # pragma: no cover - the scanner sees what the parser saw
             raise JSONInputError("JSON nested too deeply") from None
-        line, column = position(text, problem.offset)
-        raise JSONInputError(problem.message, line, column) from None
+        raise _problem(text, problem) from None
     except ValueError as exc:  # e.g. integers with more digits than int() accepts
         raise JSONInputError(f"invalid JSON: {exc}") from None
