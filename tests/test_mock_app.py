@@ -439,3 +439,29 @@ def test_create_app_takes_config_or_engine() -> None:
     with pytest.raises(ValueError, match="either"):
         create_app(MockConfig(), engine=MockEngine())
     assert create_app().state.engine.config == MockConfig()
+
+
+async def test_a_client_leaving_mid_body_is_not_a_server_error() -> None:
+    app = create_app(MockConfig())
+    sent: list[dict[str, Any]] = []
+    messages = iter(
+        [
+            {"type": "http.request", "body": b'[{"taskType": "pi', "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": "/v1", "raw_path": b"/v1", "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"mock.test"), (b"authorization", b"Bearer k")],
+        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+    }  # fmt: skip
+    await app(scope, receive, send)  # raised ClientDisconnect (a 500 and a traceback) before
+    assert sent[0]["status"] == 400

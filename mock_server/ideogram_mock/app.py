@@ -16,7 +16,7 @@ import json
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 
@@ -55,11 +55,14 @@ def create_app(config: MockConfig | None = None, engine: MockEngine | None = Non
         else:
             chunks: list[bytes] = []
             size = 0
-            async for chunk in request.stream():
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > limit:
-                    break
+            try:
+                async for chunk in request.stream():
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > limit:
+                        break
+            except ClientDisconnect:  # the client left mid-body: nobody to answer, nothing to log
+                return Response(status_code=400)
             body = b"".join(chunks)
         reply = await engine.handle_rest(body, authorization=request.headers.get("authorization"),
                                          base_url=base_url(request))  # fmt: skip
