@@ -61,8 +61,12 @@ class SoakReport:
     forgotten_after_retention: int = 0
     rss_start: int = 0
     rss_peak: int = 0
-    rss_end: int = 0
+    rss_rounds: list[int] = field(default_factory=list)
     elapsed: float = 0.0
+
+    @property
+    def rss_end(self) -> int:
+        return self.rss_rounds[-1]
 
     @property
     def lost(self) -> int:
@@ -82,6 +86,11 @@ class SoakReport:
             f"forgotten after retention: {self.forgotten_after_retention}/{self.tasks}\n"
             f"server RSS: start {self.rss_start / mib:.1f} MiB, peak {self.rss_peak / mib:.1f} MiB, "
             f"after retention {self.rss_end / mib:.1f} MiB ({self.rss_end / self.rss_start:.2f}x start)"
+            + (
+                "; after each round: " + ", ".join(f"{r / mib:.1f}" for r in self.rss_rounds) + " MiB"
+                if len(self.rss_rounds) > 1
+                else ""
+            )
         )
 
 
@@ -116,11 +125,18 @@ async def _wait_ready(client: httpx.AsyncClient, deadline: float) -> None:
 
 
 async def soak(
-    *, tasks: int, clients: int, fail_rate: float = 0.3, retention: float = 3.0, seed: int = 0, timeout: float = 120
+    *,
+    tasks: int,
+    clients: int,
+    fail_rate: float = 0.3,
+    retention: float = 3.0,
+    seed: int = 0,
+    rounds: int = 1,
+    timeout: float = 120,
 ) -> SoakReport:
+    """``rounds`` times: ``tasks`` async webhook tasks from ``clients`` clients, polled, then forgotten."""
     rng = random.Random(seed)
-    counts = [rng.randint(1, 3) for _ in range(tasks)]
-    report = SoakReport(tasks=tasks, images_expected=sum(counts))
+    report = SoakReport(tasks=0, images_expected=0)
 
     hook_sock = free_socket()
     hook_port = hook_sock.getsockname()[1]
@@ -128,6 +144,7 @@ async def soak(
         uvicorn.Config(receiver_app(report, fail_rate, seed), log_level="warning", lifespan="off")
     )
     hook_task = asyncio.create_task(hook_server.serve(sockets=[hook_sock]))
+    hook = f"http://127.0.0.1:{hook_port}/hook?token=soak"
 
     config = {
         "seed": seed,
@@ -149,17 +166,14 @@ async def soak(
     log = tempfile.TemporaryFile()  # noqa: SIM115 - not a pipe: nobody reads it while the server runs
     server = subprocess.Popen([str(exe), "serve", "--port", str(port), "--config", file.name], stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
+    auth = {"Authorization": "Bearer soak"}
     start = time.perf_counter()
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * rounds
     try:
-        limits = httpx.Limits(max_connections=clients)
-        async with httpx.AsyncClient(
-            base_url=base, headers={"Authorization": "Bearer soak"}, limits=limits, timeout=60
-        ) as http:
+        async with httpx.AsyncClient(base_url=base, headers=auth, timeout=60) as http:
             await _wait_ready(http, deadline)
-            # warm every path the load takes (sync, async + webhook with a retry, getResponse), so
+            # warm every path the load takes (async + webhook with retries, getResponse), so that
             # one-time costs such as the outbound client's TLS context count as the start, not growth
-            hook = f"http://127.0.0.1:{hook_port}/hook?token=soak"
             warm_uuids = [str(uuid.uuid4()) for _ in range(20)]
             for warm_uuid in warm_uuids:
                 warm = {**DOCS_EXAMPLE, "taskUUID": warm_uuid, "deliveryMethod": "async", "webhookURL": hook}
@@ -168,50 +182,13 @@ async def soak(
                 await asyncio.sleep(0.05)
             for warm_uuid in warm_uuids:
                 await http.post("/v1", json=[{"taskType": "getResponse", "taskUUID": warm_uuid}])
-            report.delivered.clear()
-            report.images_by_task.clear()
-            report.attempts = report.refused = 0
-            report.rss_start = rss_bytes(server.pid)
-
-            uuids = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(tasks)]
-
-            async def client_loop(mine: list[int]) -> None:
-                for i in mine:
-                    task = {**DOCS_EXAMPLE, "taskUUID": uuids[i], "numberResults": counts[i]}
-                    task.update(deliveryMethod="async", webhookURL=hook)
-                    response = await http.post("/v1", json=[task])
-                    assert response.status_code == 200, response.text
-
-            await asyncio.gather(*(client_loop(list(range(c, tasks, clients))) for c in range(clients)))
-            while len(report.delivered) < report.images_expected and time.monotonic() < deadline:
-                report.rss_peak = max(report.rss_peak, rss_bytes(server.pid))
-                await asyncio.sleep(0.05)
-            report.rss_peak = max(report.rss_peak, rss_bytes(server.pid))
-            await asyncio.sleep(0.5)  # a duplicate would arrive now, if the mock sent any
-
-            async def poll(i: int) -> None:
-                answer = (await http.post("/v1", json=[{"taskType": "getResponse", "taskUUID": uuids[i]}])).json()
-                items = answer.get("data", [])
-                states = {item.get("status") for item in items}
-                images = {item["imageUUID"] for item in items if "imageUUID" in item}
-                if answer.get("errors") or states != {"success"} or len(items) != counts[i]:
-                    report.poll_mismatches.append(f"{uuids[i]}: {answer}")
-                elif images != report.images_by_task.get(uuids[i], set()):
-                    report.poll_mismatches.append(f"{uuids[i]}: polled {images}, webhooks brought others")
-
-            await asyncio.gather(*(poll(i) for i in range(tasks)))
-            report.elapsed = time.perf_counter() - start
-
-        # the load is over: its connections close, retention passes, then one client checks that
-        # every task was forgotten (its requests also make the engine prune)
-        await asyncio.sleep(retention + 1.2)
-        async with httpx.AsyncClient(base_url=base, headers={"Authorization": "Bearer soak"}, timeout=60) as http:
-            answers = [await http.post("/v1", json=[{"taskType": "getResponse", "taskUUID": u}]) for u in uuids]
-        report.forgotten_after_retention = sum(
-            1 for a in answers if a.json().get("errors", [{}])[0].get("code") == "taskNotFound"
-        )
-        await asyncio.sleep(0.2)
-        report.rss_end = rss_bytes(server.pid)
+        report.delivered.clear()
+        report.images_by_task.clear()
+        report.attempts = report.refused = 0
+        report.rss_start = rss_bytes(server.pid)
+        for _ in range(rounds):
+            await _round(report, server.pid, base, auth, hook, tasks, clients, retention, rng, deadline)
+        report.elapsed = time.perf_counter() - start
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -224,3 +201,60 @@ async def soak(
     if b"Traceback" in stderr:
         raise AssertionError("the mock logged a traceback:\n" + stderr.decode(errors="replace"))
     return report
+
+
+async def _round(
+    report: SoakReport,
+    pid: int,
+    base: str,
+    auth: dict[str, str],
+    hook: str,
+    tasks: int,
+    clients: int,
+    retention: float,
+    rng: random.Random,
+    deadline: float,
+) -> None:
+    counts = [rng.randint(1, 3) for _ in range(tasks)]
+    uuids = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(tasks)]
+    report.tasks += tasks
+    report.images_expected += sum(counts)
+    limits = httpx.Limits(max_connections=clients)
+    async with httpx.AsyncClient(base_url=base, headers=auth, limits=limits, timeout=60) as http:
+
+        async def client_loop(mine: list[int]) -> None:
+            for i in mine:
+                task = {**DOCS_EXAMPLE, "taskUUID": uuids[i], "numberResults": counts[i]}
+                task.update(deliveryMethod="async", webhookURL=hook)
+                response = await http.post("/v1", json=[task])
+                assert response.status_code == 200, response.text
+
+        await asyncio.gather(*(client_loop(list(range(c, tasks, clients))) for c in range(clients)))
+        while len(report.delivered) < report.images_expected and time.monotonic() < deadline:
+            report.rss_peak = max(report.rss_peak, rss_bytes(pid))
+            await asyncio.sleep(0.05)
+        report.rss_peak = max(report.rss_peak, rss_bytes(pid))
+        await asyncio.sleep(0.5)  # a duplicate would arrive now, if the mock sent any
+
+        async def poll(i: int) -> None:
+            answer = (await http.post("/v1", json=[{"taskType": "getResponse", "taskUUID": uuids[i]}])).json()
+            items = answer.get("data", [])
+            states = {item.get("status") for item in items}
+            images = {item["imageUUID"] for item in items if "imageUUID" in item}
+            if answer.get("errors") or states != {"success"} or len(items) != counts[i]:
+                report.poll_mismatches.append(f"{uuids[i]}: {answer}")
+            elif images != report.images_by_task.get(uuids[i], set()):
+                report.poll_mismatches.append(f"{uuids[i]}: polled {images}, webhooks brought others")
+
+        await asyncio.gather(*(poll(i) for i in range(tasks)))
+
+    # the round's load is over and its connections closed; retention passes, then one client
+    # checks that every task was forgotten (its requests also make the engine prune)
+    await asyncio.sleep(retention + 1.2)
+    async with httpx.AsyncClient(base_url=base, headers=auth, timeout=60) as http:
+        answers = [await http.post("/v1", json=[{"taskType": "getResponse", "taskUUID": u}]) for u in uuids]
+    report.forgotten_after_retention += sum(
+        1 for a in answers if a.json().get("errors", [{}])[0].get("code") == "taskNotFound"
+    )
+    await asyncio.sleep(0.2)
+    report.rss_rounds.append(rss_bytes(pid))
