@@ -8,6 +8,7 @@ import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -131,13 +132,38 @@ def test_cli_serves_the_docs_example_and_stops_gracefully(sig: int) -> None:
 
 
 def test_cli_rejects_bad_flags() -> None:
-    done = subprocess.run([str(CLI), "serve", "--latency", "soon"], capture_output=True, text=True, timeout=20)
-    assert done.returncode == 2 and "error" in done.stdout
-    done = subprocess.run([str(CLI), "serve", "--failure-rate", "2"], capture_output=True, text=True, timeout=20)
-    assert done.returncode == 2 and "failure_rate" in done.stdout
-    not_a_config = str(ROOT / "examples" / "docs-example.json")
-    done = subprocess.run([str(CLI), "serve", "--config", not_a_config], capture_output=True, text=True, timeout=20)
-    assert done.returncode == 2 and "unknown setting 'taskType'" in done.stdout
+    def serve(*argv: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([str(CLI), "serve", *argv], capture_output=True, text=True, timeout=20)
+        assert done.stdout == "" and "Traceback" not in done.stderr, done
+        return done
+
+    done = serve("--latency", "soon")
+    assert done.returncode == 2 and "--latency takes SECONDS or MIN:MAX seconds, got 'soon'" in done.stderr
+    done = serve("--rate-limit", "a/b")
+    assert done.returncode == 2 and "--rate-limit takes N or N/SECONDS, got 'a/b'" in done.stderr
+    done = serve("--failure-rate", "2")
+    assert done.returncode == 2 and "failure_rate" in done.stderr
+    done = serve("--config", str(ROOT / "examples" / "docs-example.json"))
+    assert done.returncode == 2 and "unknown setting 'taskType'" in done.stderr
+
+
+def test_cli_port_in_use_is_a_message_not_a_traceback() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [str(CLI), "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            stdin=subprocess.DEVNULL,
+        )
+    assert done.returncode == 2, done
+    assert done.stderr == (
+        f"ideogram-kit serve: error: cannot listen on 127.0.0.1:{port}: Address already in use "
+        "(pass --port N, or --port 0 for a free one)\n"
+    )
 
 
 def test_config_files(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import errno
 import json
 import sys
 from collections.abc import Sequence
@@ -233,21 +234,35 @@ def _cmd_serve(args: argparse.Namespace, stdin: Any, out: TextIO) -> int:
         changes["api_keys"] = tuple(args.api_key)
     if args.allow_host:
         changes["outbound_allow"] = tuple(args.allow_host)
+    err = sys.stderr
     try:
         if args.latency is not None:
             low, _, high = args.latency.partition(":")
-            changes["latency_min"], changes["latency_max"] = float(low), float(high or low)
+            try:
+                changes["latency_min"], changes["latency_max"] = float(low), float(high or low)
+            except ValueError:
+                raise ValueError(f"--latency takes SECONDS or MIN:MAX seconds, got {args.latency!r}") from None
         if args.rate_limit is not None:
             count, _, window = args.rate_limit.partition("/")
-            changes["rate_limit"] = int(count)
-            if window:
-                changes["rate_window"] = float(window)
+            try:
+                changes["rate_limit"] = int(count)
+                if window:
+                    changes["rate_window"] = float(window)
+            except ValueError:
+                raise ValueError(f"--rate-limit takes N or N/SECONDS, got {args.rate_limit!r}") from None
         config = MockConfig.from_file(args.config) if args.config else MockConfig()
         config = config.replace(**changes)
     except (ConfigError, ValueError, OSError) as exc:
-        out.write(f"ideogram-kit serve: error: {exc}\n")
+        err.write(f"ideogram-kit serve: error: {exc}\n")
         return EXIT_UNREADABLE
-    return serve(config, out=out, log_level=args.log_level)
+    try:
+        return serve(config, out=out, log_level=args.log_level)
+    except OSError as exc:  # the address cannot be bound: in use, or not this machine's
+        where = f"{config.host}:{config.port}"
+        reason = exc.strerror or str(exc)
+        hint = " (pass --port N, or --port 0 for a free one)" if exc.errno == errno.EADDRINUSE else ""
+        err.write(f"ideogram-kit serve: error: cannot listen on {where}: {reason}{hint}\n")
+        return EXIT_UNREADABLE
 
 
 # ---------------------------------------------------------------------------------------------
