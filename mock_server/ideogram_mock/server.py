@@ -94,8 +94,9 @@ def serve(config: MockConfig | None = None, *, out: TextIO | None = None, log_le
     engine = MockEngine(config)
     server = _Server(_uvicorn_config(engine, log_level), engine, out)
     url = _url(sock)
-    out.write(f"ideogram mock: Runware REST endpoint for ideogram:1@2 at {url}/v1 (Ctrl+C to stop)\n")
-    out.write(f"ideogram mock: inspection at {url}/_mock/requests, API description at {url}/openapi.json\n")
+    ws_url = "ws" + url.removeprefix("http")
+    out.write(f"ideogram mock: Runware endpoint for ideogram:1@2 at {url}/v1 and {ws_url}/v1 (Ctrl+C to stop)\n")
+    out.write(f"ideogram mock: dashboard at {url}/, inspection at {url}/_mock/requests, API at {url}/openapi.json\n")
     out.flush()
     try:
         asyncio.run(server.serve(sockets=[sock]))
