@@ -83,6 +83,8 @@ def test_truncated_file_exits_2_with_line_and_column(tmp_path: Path) -> None:
         (b"[" + b"1" * 5000 + b"]", "error: invalid JSON: Exceeds the limit"),
         (b"{'a': 1}", "1:2: error: invalid JSON: Expecting property name enclosed in double quotes"),
         (b'[{"taskType": "ping", "x": {"a": 1, "a": 2}}]', 'error: duplicate key "a" in one JSON object'),
+        (b'[{"taskType": "ping", "x": 1e400}]', "error: the number 1e400 is too large for a JSON number"),
+        (b"[-1.5E+999]", "error: the number -1.5E+999 is too large for a JSON number"),
     ],
 )
 def test_unreadable_stdin_exits_2(data: bytes, expected: str) -> None:

@@ -90,6 +90,7 @@ def test_unwritable_out_dir_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtur
     ("argv", "message"),
     [
         (["--parameter", "ttl"], "add --invalid"),
+        (["--payload-only"], "--payload-only strips the labels of invalid cases; add --invalid"),
         (["--invalid", "--parameter", "colour"], "matches no mistake"),
     ],
 )

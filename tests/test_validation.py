@@ -271,6 +271,21 @@ def test_wrong_types(path: str, value: Any, type_: str) -> None:
     assert (err.code, err.parameter, err.type) == ("invalidType", path, type_)
 
 
+@pytest.mark.parametrize(
+    ("value", "got"),
+    [
+        (None, "got null."),
+        (True, "got true."),
+        ("75", 'got string "75".'),
+        (2.5, "got number 2.5."),
+        ({}, "got an empty object."),
+    ],
+)
+def test_type_errors_name_what_was_sent_once(value: Any, got: str) -> None:
+    err = only_error(with_value("providerSettings.ideogram.remixStrength", value))
+    assert err.message == f"'providerSettings.ideogram.remixStrength' must be an integer, {got}"
+
+
 def test_integral_float_is_an_integer_as_json_schema_says() -> None:
     assert is_valid(with_value("numberResults", 2.0))
 

@@ -308,6 +308,8 @@ def _cmd_generate(args: argparse.Namespace, stdin: Any, out: TextIO) -> int:
 
     if (args.parameter or args.code) and not args.invalid:
         return fail("--parameter and --code select invalid cases; add --invalid")
+    if args.payload_only and not args.invalid:
+        return fail("--payload-only strips the labels of invalid cases; add --invalid")
     seed = args.seed
     if seed is None:
         seed = random.SystemRandom().randrange(2**32)

@@ -11,6 +11,7 @@ that cannot be too deep, so only the others are scanned before parsing.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -89,6 +90,18 @@ def _reject_constant(name: str) -> Any:
     raise _NonStandardConstant(name)
 
 
+class _HugeNumber(ValueError):
+    pass
+
+
+def _finite_float(text: str) -> float:
+    """``parse_float``: a number too large for a float (``1e400``) is an error, not Infinity."""
+    value = float(text)
+    if math.isinf(value):
+        raise _HugeNumber(text)
+    return value
+
+
 def _problem(text: str, problem: _Problem) -> JSONInputError:
     line, column = position(text, problem.offset)
     return JSONInputError(problem.message, line, column)
@@ -115,12 +128,16 @@ def parse_json(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
     if text.count("[") + text.count("{") > max_depth and (problem := _scan(text, max_depth)) is not None:
         raise _problem(text, problem)
     try:
-        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+        return json.loads(
+            text, parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=_unique_keys
+        )
     except json.JSONDecodeError as exc:
         raise JSONInputError(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from None
     except _DuplicateKey as exc:
         key = json.dumps(str(exc.args[0]), ensure_ascii=False)
         raise JSONInputError(f"duplicate key {key} in one JSON object (its meaning would be ambiguous)") from None
+    except _HugeNumber as exc:
+        raise JSONInputError(f"the number {str(exc.args[0])[:40]} is too large for a JSON number") from None
     except (_NonStandardConstant, RecursionError):
         problem = _scan(text, max_depth)
         if problem is None:  # pragma: no cover - the scanner sees what the parser saw

@@ -363,12 +363,20 @@ def _type_error(code: str, parameter: str, err: Any, schema: Mapping[str, Any], 
     wanted = " or ".join(_JSON_TYPE_NAMES.get(n, n) for n in names)
     return TaskError(
         code=code,
-        message=f"'{parameter}' must be {wanted}, got {_json_type(err.instance)} {describe_value(err.instance)}.",
+        message=f"'{parameter}' must be {wanted}, got {_got(err.instance)}.",
         parameter=parameter,
         value=err.instance,
         type="|".join(names),
         **base,
     )
+
+
+def _got(value: Any) -> str:
+    """``string "75"``, ``number 2.5``, ``an object``, ``null``: the type once, with the value."""
+    rendered = describe_value(value)
+    if value is None or isinstance(value, (bool, Mapping, list)):
+        return rendered
+    return f"{_json_type(value)} {rendered}"
 
 
 def _json_type(value: Any) -> str:
