@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -174,3 +176,238 @@ async def test_retained_images_and_tasks_are_evicted_oldest_first(
         polled = await client.post("/v1", json=[{"taskType": "getResponse", "taskUUID": task_uuid}])
         codes.append(polled.json().get("errors", [{"code": "ok"}])[0]["code"])
     assert codes == ["taskNotFound", "ok", "ok"]
+
+
+# -- outbound rules ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [("http://LOCALHOST:8/x", True), ("http://[::1]/x", True), ("http://127.0.0.1/x", True),
+     ("http://[::ffff:127.0.0.1]/x", True),  # IPv4-mapped loopback, on every Python version
+     ("http://localhost./x", False), ("http://0.0.0.0/x", False), ("http://127.1/x", False),
+     ("http://2130706433/x", False), ("http://0x7f000001/x", False), ("http://[::ffff:10.0.0.1]/x", False),
+     ("http://127.0.0.1.nip.io/x", False), ("http://127.0.0.1@evil.test/x", False),
+     ("http://evil.test\\@127.0.0.1/x", True),  # both parsers (urllib, httpx) read host 127.0.0.1
+     ("http://hooks.test/x", True), ("http://HOOKS.test/x", True), ("ftp://127.0.0.1/x", False),
+     ("file:///etc/passwd", False)],
+)  # fmt: skip
+def test_outbound_target_forms(url: str, ok: bool) -> None:
+    from ideogram_mock.delivery import check_target
+
+    assert (check_target(url, ("hooks.test",)) is None) is ok
+    if ok and "://" in url:
+        assert httpx.URL(url).host in ("localhost", "::1", "127.0.0.1", "::ffff:127.0.0.1", "hooks.test")
+
+
+class Receiver:
+    """A loopback HTTP receiver on a free port whose answer is scripted per test (asyncio streams)."""
+
+    def __init__(self, answer: Callable[[asyncio.StreamWriter], Awaitable[None]] | None = None) -> None:
+        self.closed = asyncio.Event()
+        self.answer = answer or self.hang  # by default: read the request, never answer
+        self.calls: list[bytes] = []
+        self.writers: list[asyncio.StreamWriter] = []
+        self.server: asyncio.Server | None = None
+        self.url = ""
+
+    async def hang(self, writer: asyncio.StreamWriter) -> None:
+        await self.closed.wait()
+
+    async def __aenter__(self) -> Receiver:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.closed.set()
+        for writer in self.writers:
+            writer.close()
+        self.server.close()
+        await self.server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.writers.append(writer)
+        try:
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                               if line.lower().startswith(b"content-length:")), 0)  # fmt: skip
+                await reader.readexactly(length)
+                self.calls.append(head.split(b"\r\n")[0])
+                await self.answer(writer)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+async def answer_200(writer: asyncio.StreamWriter) -> None:
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    await writer.drain()
+
+
+async def wait_for_deliveries(engine: MockEngine, count: int, **match: Any) -> list[dict[str, Any]]:
+    """The final delivery records matching ``match``, once there are ``count`` of them (10 s at most)."""
+    for _ in range(1000):
+        found = [d for d in engine.deliveries() if d["final"] and all(d[k] == v for k, v in match.items())]
+        if len(found) >= count:
+            return found
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"not {count} final deliveries matching {match}: {engine.deliveries()}")
+
+
+async def post_webhooks(engine: MockEngine, url: str, count: int) -> None:
+    transport = httpx.ASGITransport(app=create_app(engine=engine))
+    async with httpx.AsyncClient(transport=transport, base_url="http://mock.test", headers=AUTH) as http:
+        for _ in range(count):
+            assert (await http.post("/v1", json=[task(webhookURL=url)])).status_code == 200
+
+
+async def test_a_hanging_receiver_does_not_hold_up_the_others() -> None:
+    async with Receiver() as hanging, Receiver(answer_200) as good:
+        engine = MockEngine(MockConfig(delivery_per_host=2, delivery_concurrency=4, delivery_timeout=60,
+                                       delivery_attempts=1))  # fmt: skip
+        await post_webhooks(engine, hanging.url + "/hook", 6)
+        await post_webhooks(engine, good.url + "/hook", 5)
+        delivered = await wait_for_deliveries(engine, 5, outcome="delivered")
+        assert {d["url"] for d in delivered} == {good.url + "/hook"}
+        assert len(hanging.calls) == 2  # delivery_per_host: the other four wait their turn
+        assert await engine.aclose(0) == {"finished": 0, "cancelled": 6}  # 2 in flight, 4 waiting: all recorded
+        cancelled = [d for d in engine.deliveries() if d["outcome"] == "cancelled"]
+        assert len(cancelled) == 6 and all(d["url"] == hanging.url + "/hook" for d in cancelled)
+
+
+async def test_redirects_are_not_followed() -> None:
+    async with Receiver(answer_200) as elsewhere:
+
+        async def redirect(writer: asyncio.StreamWriter) -> None:
+            writer.write(
+                f"HTTP/1.1 302 Found\r\nLocation: {elsewhere.url}/stolen\r\nContent-Length: 0\r\n\r\n".encode()
+            )
+            await writer.drain()
+
+        async with Receiver(redirect) as redirecting:
+            engine = MockEngine(MockConfig(delivery_attempts=2, delivery_base_delay=0.01))
+            await post_webhooks(engine, redirecting.url + "/hook", 1)
+            [final] = await wait_for_deliveries(engine, 1)
+            assert [d["statusCode"] for d in engine.deliveries()] == [302, 302]
+            assert (final["outcome"], final["error"]) == ("failed", "HTTP 302")
+            assert len(redirecting.calls) == 2 and elsewhere.calls == []
+            await engine.aclose(0)
+
+
+async def test_delivery_timeout_bounds_a_trickling_answer() -> None:
+    async def trickle(writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\n")
+        for _ in range(100):  # one header byte every 50 ms: no single read waits long
+            writer.write(b"X")
+            await writer.drain()
+            await asyncio.sleep(0.05)
+
+    async with Receiver(trickle) as slow:
+        engine = MockEngine(MockConfig(delivery_attempts=1, delivery_timeout=0.3))
+        await post_webhooks(engine, slow.url + "/hook", 1)
+        [final] = await wait_for_deliveries(engine, 1)
+        assert (final["outcome"], final["error"]) == ("failed", "no answer within delivery_timeout (0.3 s)")
+        await engine.aclose(0)
+
+
+async def test_a_huge_answer_body_is_not_read_whole() -> None:
+    async def huge(writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000\r\n\r\n")
+        for _ in range(1000):  # 64 MB at most, then the receiver gives up
+            writer.write(b"x" * 65536)
+            await writer.drain()
+
+    async with Receiver(huge) as receiver:
+        engine = MockEngine(MockConfig(delivery_attempts=1, delivery_timeout=30))
+        await post_webhooks(engine, receiver.url + "/hook", 1)
+        [final] = await wait_for_deliveries(engine, 1)
+        assert (final["outcome"], final["statusCode"]) == ("delivered", 200)
+        await engine.aclose(0)
+
+
+# -- live sockets: huge bodies, oversized headers, shutdown ----------------------------------------------
+
+
+def port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def read_response(sock: socket.socket) -> bytes:
+    """Bytes of one HTTP response head and a short body (up to 10 s for the first byte)."""
+    sock.settimeout(10)
+    data = b""
+    while b"\r\n\r\n" not in data or not data.rstrip().endswith((b"}", b".")):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+@pytest.mark.parametrize("framing", ["chunked", "content-length"])
+def test_a_200_mb_body_gets_413_before_it_is_read_and_the_server_goes_on(
+    server: BackgroundServer, framing: str
+) -> None:
+    total, piece = 200 * 2**20, b"x" * 2**20
+    limit = server.engine.config.max_body_bytes
+    head = b"POST /v1 HTTP/1.1\r\nHost: mock\r\nAuthorization: Bearer k\r\n"
+    head += b"Transfer-Encoding: chunked\r\n\r\n" if framing == "chunked" else b"Content-Length: %d\r\n\r\n" % total
+    frame = (lambda data: b"%x\r\n%s\r\n" % (len(data), data)) if framing == "chunked" else (lambda data: data)
+    with socket.create_connection(("127.0.0.1", port_of(server.url))) as sock:
+        sock.sendall(head)
+        sent = 0
+        while sent <= limit and framing == "chunked":  # a chunked body: only just over the limit so far
+            sock.sendall(frame(piece))
+            sent += len(piece)
+        answer = read_response(sock)  # answered although most of the body was never sent
+        assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
+        error = json.loads(answer.split(b"\r\n\r\n", 1)[1])["errors"][0]
+        assert (error["code"], error["max"]) == ("payloadTooLarge", limit)
+        sock.settimeout(30)
+        while sent < total:  # the rest of the 200 MB still arrives; the server throws it away
+            sock.sendall(frame(piece))
+            sent += len(piece)
+        if framing == "chunked":
+            sock.sendall(b"0\r\n\r\n")
+    assert httpx.post(f"{server.url}/v1", json=[PING], headers=AUTH).json() == {
+        "data": [{"taskType": "ping", "pong": True}]
+    }
+
+
+def test_oversized_headers_get_4xx_and_the_server_goes_on(server: BackgroundServer) -> None:
+    with socket.create_connection(("127.0.0.1", port_of(server.url))) as sock:
+        sock.sendall(b"POST /v1 HTTP/1.1\r\nHost: mock\r\nX-Junk: " + b"j" * 64 * 1024)  # over h11's 16 KiB
+        answer = read_response(sock)
+    assert answer.split(b" ", 2)[1] in (b"400", b"431"), answer[:200]
+    assert httpx.post(f"{server.url}/v1", json=[PING], headers=AUTH).status_code == 200
+
+
+def test_sigterm_with_deliveries_hanging_and_a_client_that_never_finishes() -> None:
+    from tests.test_mock_server import finish, start_cli
+
+    process, url = start_cli()
+    with socket.socket() as hanging, socket.create_connection(("127.0.0.1", port_of(url))) as slow_client:
+        hanging.bind(("127.0.0.1", 0))
+        hanging.listen(16)  # connections complete in the kernel; nothing ever answers
+        try:
+            settings = {"deliveryTimeout": 60, "deliveryAttempts": 1, "shutdownGrace": 0.5}
+            assert httpx.patch(f"{url}/_mock/config", json=settings).status_code == 200
+            hook = f"http://127.0.0.1:{hanging.getsockname()[1]}/hook"
+            for _ in range(3):
+                assert httpx.post(f"{url}/v1", json=[task(webhookURL=hook)], headers=AUTH).status_code == 200
+            slow_client.sendall(b"POST /v1 HTTP/1.1\r\nHost: mock\r\nContent-Length: 100\r\n\r\n[")
+            for _ in range(1000):  # the tasks are done (their webhooks under way)
+                if all(t["status"] == "success" for t in httpx.get(f"{url}/_mock/tasks").json()):
+                    break
+            else:
+                raise AssertionError("the webhook tasks did not finish")
+        finally:
+            code, out, err = finish(process, signal.SIGTERM)  # waits 20 s at most: far less than deliveryTimeout
+        slow_client.settimeout(10)
+        assert slow_client.recv(100) == b""  # dropped at the end of the grace time
+    assert code == 0, err
+    assert "Traceback" not in out + err, err
+    assert "0 pending deliveries/tasks finished, 3 cancelled" in out, out

@@ -2,7 +2,12 @@
 
 Webhooks and uploads only reach loopback addresses (``127.0.0.0/8``, ``::1``, ``localhost``)
 or hosts named in ``MockConfig.outbound_allow``; :func:`check_target` refuses anything else
-before the task runs, so a test server cannot be turned against other hosts (no SSRF).
+before the task runs, so a test server cannot be turned against other hosts (no SSRF). Host
+names are compared, never resolved: a name other than ``localhost`` and the allowed ones is
+refused whatever it resolves to. Addresses count only in their canonical text form, so
+``0.0.0.0``, ``127.1``, ``2130706433``, ``0x7f000001`` and ``localhost.`` are refused;
+``::ffff:127.0.0.1`` (IPv4-mapped) is loopback on every Python version. Redirects are never
+followed: a 3xx answer is a failed attempt.
 
 Each delivery is tried up to ``delivery_attempts`` times; a non-2xx answer or a connection
 failure waits ``delivery_base_delay * 2**(attempt-1)`` seconds and tries again. At most
@@ -10,7 +15,9 @@ failure waits ``delivery_base_delay * 2**(attempt-1)`` seconds and tries again. 
 one host: the rest wait outside httpx (whose pool slows down with long queues, and whose pool
 wait would count against ``delivery_timeout``), and a hanging receiver holds only its own share. Every attempt
 carries the same ``X-Delivery-ID`` (and its number in ``X-Delivery-Attempt``) and is recorded
-as a :class:`DeliveryAttempt`.
+as a :class:`DeliveryAttempt`. ``delivery_timeout`` bounds each attempt as a whole (a receiver
+trickling its answer byte by byte cannot stretch it), and at most 64 KiB of an answer's body is
+read (the rest is dropped with the connection).
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ __all__ = ["DELIVERY_ID_HEADER", "Deliverer", "DeliveryAttempt", "check_target"]
 
 DELIVERY_ID_HEADER = "X-Delivery-ID"
 ATTEMPT_HEADER = "X-Delivery-Attempt"
+_ANSWER_BYTES = 64 * 1024  # most bytes of a receiver's answer body read (a small one keeps the connection)
 
 
 def check_target(url: str, allow: tuple[str, ...]) -> str | None:
@@ -42,6 +50,8 @@ def check_target(url: str, allow: tuple[str, ...]) -> str | None:
         port = parts.port
     except ValueError:
         return f"{url!r} is not a usable URL."
+    if parts.scheme.lower() not in ("http", "https"):
+        return f"{url!r} is not an http or https URL."
     if not host:
         return f"{url!r} has no host."
     if host == "localhost" or _is_loopback(host):
@@ -54,9 +64,27 @@ def check_target(url: str, allow: tuple[str, ...]) -> str | None:
 
 def _is_loopback(host: str) -> bool:
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+async def _exchange(client: httpx.AsyncClient, request: httpx.Request) -> int:
+    """Send ``request``; its answer's status, after reading at most ``_ANSWER_BYTES`` of the body."""
+    response = await client.send(request, stream=True)
+    try:
+        size = 0
+        if not response.is_stream_consumed:  # (a transport may hand back a response already read)
+            async for chunk in response.aiter_raw():
+                size += len(chunk)
+                if size > _ANSWER_BYTES:
+                    break
+        return response.status_code
+    finally:
+        await response.aclose()
 
 
 @dataclass
@@ -155,13 +183,14 @@ class Deliverer:
                 client = self._http()
                 host_slot, slot = self._turn(url)
                 async with host_slot, slot:
-                    response = await client.request(
+                    request = client.build_request(
                         method, url, content=content, headers=headers, timeout=cfg.delivery_timeout
                     )
-                    status = response.status_code
-                    await response.aclose()
+                    status = await asyncio.wait_for(_exchange(client, request), cfg.delivery_timeout)
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            except asyncio.TimeoutError:
+                error = f"no answer within delivery_timeout ({cfg.delivery_timeout:g} s)"
             except asyncio.CancelledError:
                 record(
                     self._attempt(

@@ -505,9 +505,16 @@ class MockEngine:
         return run
 
     async def run(self, task: Mapping[str, Any], *, base_url: str) -> TaskRun:
-        """Run a valid ``imageInference`` task to the end on the current coroutine."""
+        """Run a valid ``imageInference`` task to the end and wait for it.
+
+        It runs as background work, so shutdown (:meth:`aclose`) and :meth:`reset` end it like any
+        other: the caller then gets the run with its "cancelled" error, not an exception.
+        """
         run = self._register(task, base_url)
-        await self._execute(run)
+        job = self._spawn(self._execute(run))
+        await asyncio.wait({job})
+        if not job.cancelled():
+            job.result()  # re-raise a failure of the task itself
         return run
 
     async def _execute(self, run: TaskRun) -> None:

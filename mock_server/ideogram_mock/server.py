@@ -1,15 +1,17 @@
 """Running the mock with uvicorn: :func:`serve` (the CLI) and :class:`BackgroundServer` (tests).
 
 Shutdown is graceful: on SIGINT or SIGTERM uvicorn stops accepting requests and finishes the
-open ones, then the engine gets ``shutdown_grace`` seconds to finish pending webhooks and
-uploads; whatever is still pending is cancelled, recorded, and reported on one line. The
-process exits 0 without a traceback.
+open ones while running tasks, webhooks and uploads go on, for ``shutdown_grace`` seconds. Then
+what is still pending is cancelled, recorded, and reported on one line (a request waiting for a
+cancelled task gets the task's error), and connections still open half a second later (a client
+that never finishes its body) are dropped. The process exits 0 without a traceback.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import socket
 import sys
 import threading
@@ -37,15 +39,33 @@ class _Server(uvicorn.Server):
         self.out = out
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().shutdown(sockets)
+        grace = self.engine.config.shutdown_grace
         pending = self.engine.pending
-        summary = await self.engine.aclose()
+        # The engine's work (tasks, including those a request waits for, and deliveries) gets the
+        # grace time while uvicorn finishes the open requests; at its end the engine cancels what
+        # is left, which answers the requests waiting for it; connections still open half a second
+        # later (a client that never finishes its body) are dropped. uvicorn's own timeout (by
+        # default it waits for ever) is only a backstop: it cancels requests with a traceback.
+        self.config.timeout_graceful_shutdown = math.ceil(grace) + 5
+        closing = asyncio.ensure_future(self.engine.aclose(grace))
+        dropper = asyncio.get_running_loop().call_later(grace + 0.5, self._drop_connections)
+        try:
+            await super().shutdown(sockets)
+        finally:
+            dropper.cancel()
+        summary = await closing
         if self.out is not None and pending:
             self.out.write(
                 f"ideogram mock: shutdown: {summary['finished']} pending deliveries/tasks finished, "
                 f"{summary['cancelled']} cancelled (see GET /_mock/deliveries before stopping)\n"
             )
             self.out.flush()
+
+    def _drop_connections(self) -> None:
+        for connection in list(self.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if isinstance(transport, asyncio.BaseTransport):
+                transport.close()
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
