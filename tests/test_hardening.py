@@ -1,13 +1,16 @@
 """Junk in, Runware-style 4xx out: the mock never answers 5xx (without an injected fault),
-never raises, and every error body it sends is valid by the error schema.
+never raises, and every error body it sends is valid by the error schema; over HTTP (in
+process) and over WebSocket (a live server: every frame it sends is a valid envelope without a
+5xx-class code, and the socket stays open).
 
-The CI run is a bounded sample; ``bench/fuzz.py`` runs the full 10,000 requests against a
-live server and also checks its log for tracebacks.
+The CI run is a bounded sample; ``bench/fuzz.py`` runs the full 10,000 requests (and 10,000
+frames with ``--ws``) against a live server and also checks its log for tracebacks.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 from collections.abc import Iterator
@@ -18,9 +21,11 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from websockets.sync.client import ClientConnection, connect
 
 from ideogram_kit import schemas
 from ideogram_mock import MockConfig, create_app
+from ideogram_mock.server import BackgroundServer
 
 DOCS_EXAMPLE: dict[str, Any] = json.loads(
     (Path(__file__).resolve().parent.parent / "examples" / "docs-example.json").read_text()
@@ -175,3 +180,65 @@ def test_get_response_with_odd_task_uuids(client: Client, task_uuid: Any) -> Non
 def test_odd_routes_are_4xx(client: Client, method: str, path: str) -> None:
     response = client.request(method, path, headers=AUTH)
     assert 400 <= response.status_code < 500
+
+
+# -- the same junk as WebSocket frames ------------------------------------------------------------
+
+PING_FRAME = json.dumps([{"taskType": "ping", "ping": True}])
+PONG = {"data": [{"taskType": "ping", "pong": True}]}
+
+
+def ws_problems(frame: dict[str, Any]) -> list[str]:
+    """What is wrong with a server frame: not a valid envelope, or an error code of a 5xx status."""
+    problems = [f"{e.json_path}: {e.message}" for e in schemas.validator("response").iter_errors(frame)]
+    codes = schemas.error_codes()
+    return problems + [f"{e.get('code')} is a 5xx code" for e in frame.get("errors", [])
+                       if e.get("code") not in codes or codes[e["code"]].http_status >= 500]  # fmt: skip
+
+
+def ws_exchange(ws: ClientConnection, frame: bytes, binary: bool = False, timeout: float = 30) -> list[dict[str, Any]]:
+    """Send ``frame`` (as text when it is UTF-8 and ``binary`` is false), then a ping; the server
+    frames received up to its pong (late results of earlier frames may be among them)."""
+    try:
+        ws.send(frame if binary else frame.decode("utf-8"))
+    except UnicodeDecodeError:
+        ws.send(frame)
+    ws.send(PING_FRAME)
+    received: list[dict[str, Any]] = []
+    while True:
+        reply = json.loads(ws.recv(timeout=timeout))
+        if reply == PONG:
+            return received
+        received.append(reply)
+
+
+@contextlib.contextmanager
+def ws_connect(url: str) -> Iterator[ClientConnection]:
+    """An authenticated client socket on ``url`` (``http://…``), with no client-side size limit."""
+    with connect(url.replace("http://", "ws://") + "/v1", max_size=None) as ws:
+        ws.send(json.dumps([{"taskType": "authentication", "apiKey": "fuzz"}]))
+        assert "data" in json.loads(ws.recv(timeout=10))
+        yield ws
+
+
+@pytest.fixture(scope="module")
+def live_ws() -> Iterator[ClientConnection]:
+    with BackgroundServer(MockConfig(port=0, seed=3)) as server, ws_connect(server.url) as ws:
+        yield ws
+        assert ws_exchange(ws, b"[]") != []  # still answering after all the junk
+
+
+@pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
+def test_nasty_frames_get_error_frames_and_the_socket_stays(live_ws: ClientConnection, binary: bool) -> None:
+    for body in _variants():
+        replies = ws_exchange(live_ws, body, binary)
+        assert all(not ws_problems(r) for r in replies), (body[:80], [ws_problems(r) for r in replies])
+        if binary:
+            assert [r["errors"][0]["code"] for r in replies] == ["invalidRequestBody"], body[:80]
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(body=fuzz_bodies)
+def test_fuzzed_frames_never_5xx(live_ws: ClientConnection, body: bytes) -> None:
+    for reply in ws_exchange(live_ws, body):
+        assert not ws_problems(reply), (body[:200], reply)
