@@ -385,7 +385,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "serve",
         help="run the mock Runware endpoint (POST /v1) on this machine",
-        description="Serve a mock of Runware's REST API for ideogram:1@2. Flags override --config; Ctrl+C stops.",
+        description=(
+            "Serve a mock of Runware's API for ideogram:1@2: POST /v1, ws://HOST:PORT/v1, the dashboard at /, "
+            "inspection under /_mock/. Flags override --config; Ctrl+C stops."
+        ),
     )
     p.add_argument("--host", help="address to bind (default: 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to bind (default: 8000; 0 picks a free one)")
