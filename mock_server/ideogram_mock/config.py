@@ -78,7 +78,9 @@ class MockConfig:
     )
     request_log_size: int = _opt(1000, "received requests kept for GET /_mock/requests")
     delivery_log_size: int = _opt(1000, "delivery attempts kept for GET /_mock/deliveries")
-    shutdown_grace: float = _opt(5.0, "seconds pending deliveries get to finish on shutdown")
+    shutdown_grace: float = _opt(
+        5.0, "seconds open requests, running tasks and deliveries get to finish on shutdown; then they are cancelled"
+    )
     ws_idle_timeout: float = _opt(
         120.0, "seconds a WebSocket may go without a client frame before the mock closes it (code 1000)"
     )
