@@ -411,3 +411,17 @@ def test_sigterm_with_deliveries_hanging_and_a_client_that_never_finishes() -> N
     assert code == 0, err
     assert "Traceback" not in out + err, err
     assert "0 pending deliveries/tasks finished, 3 cancelled" in out, out
+
+
+async def test_a_sync_request_cut_short_by_shutdown_is_answered_with_its_task_error() -> None:
+    engine = MockEngine(MockConfig(latency_min=30, latency_max=30))
+    transport = httpx.ASGITransport(app=create_app(engine=engine))
+    async with httpx.AsyncClient(transport=transport, base_url="http://mock.test", headers=AUTH) as http:
+        request = asyncio.ensure_future(http.post("/v1", json=[task()]))
+        while not engine.pending:
+            await asyncio.sleep(0)
+        assert await engine.aclose(0) == {"finished": 0, "cancelled": 1}
+        response = await request
+    error = only_error(response)
+    assert (response.status_code, error["code"]) == (500, "providerError")
+    assert "cancelled" in error["message"]

@@ -501,7 +501,7 @@ class MockEngine:
     def submit(self, task: Mapping[str, Any], *, base_url: str) -> TaskRun:
         """Start a valid ``imageInference`` task in the background; returns at once."""
         run = self._register(task, base_url)
-        self._spawn(self._execute(run))
+        self._start(run)
         return run
 
     async def run(self, task: Mapping[str, Any], *, base_url: str) -> TaskRun:
@@ -511,7 +511,7 @@ class MockEngine:
         other: the caller then gets the run with its "cancelled" error, not an exception.
         """
         run = self._register(task, base_url)
-        job = self._spawn(self._execute(run))
+        job = self._start(run)
         await asyncio.wait({job})
         if not job.cancelled():
             job.result()  # re-raise a failure of the task itself
@@ -543,12 +543,20 @@ class MockEngine:
                     self._spawn(self._upload(run, recipe, item["imageUUID"], generation))
             run._finish(None, self._clock())
         finally:
-            if not run.done:  # cancelled: the client went away, a reset, or shutdown
-                error = error_item(
-                    "providerError", "The task was cancelled before it finished.",
-                    task_type="imageInference", task_uuid=run.task_uuid,
-                )  # fmt: skip
-                run._finish(error, self._clock())
+            self._end_cancelled(run)
+
+    def _start(self, run: TaskRun) -> asyncio.Task[Any]:
+        job = self._spawn(self._execute(run))
+        job.add_done_callback(lambda _: self._end_cancelled(run))  # also when cancelled before it began
+        return job
+
+    def _end_cancelled(self, run: TaskRun) -> None:
+        if not run.done:  # cancelled: a reset, or shutdown
+            error = error_item(
+                "providerError", "The task was cancelled before it finished.",
+                task_type="imageInference", task_uuid=run.task_uuid,
+            )  # fmt: skip
+            run._finish(error, self._clock())
 
     async def _make_result(self, run: TaskRun, index: int) -> tuple[dict[str, Any], ImageRecipe]:
         task = run.task
