@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -191,3 +192,81 @@ async def test_aclose_cancels_what_does_not_finish_in_the_grace_time() -> None:
     summary = await engine.aclose(grace=0.05)
     assert summary == {"finished": 0, "cancelled": 1}
     await client.aclose()
+
+
+class GatedReceiver:
+    """An async outbound transport whose answers wait for ``release``; it counts calls in flight."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.order: list[str] = []
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        self.order.append(json.loads(request.read())["data"][0]["taskUUID"])
+        await self.release.wait()
+        self.in_flight -= 1
+        return httpx.Response(204)
+
+
+async def gated_setup(receiver: GatedReceiver, **config: Any) -> tuple[MockEngine, httpx.AsyncClient]:
+    cfg = MockConfig(**{"delivery_base_delay": 0.01, **config})
+    engine = MockEngine(cfg, outbound_transport=httpx.MockTransport(receiver))
+    transport = httpx.ASGITransport(app=create_app(engine=engine))
+    client = httpx.AsyncClient(transport=transport, base_url="http://mock.test", headers={"Authorization": "Bearer k"})
+    return engine, client
+
+
+async def settle(engine: MockEngine, until: Callable[[], bool]) -> None:
+    deadline = asyncio.get_running_loop().time() + 5
+    while not until():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.005)
+
+
+async def test_a_backlog_waits_in_order_with_at_most_per_host_in_flight() -> None:
+    receiver = GatedReceiver()
+    engine, client = await gated_setup(receiver, delivery_per_host=3)
+    uuids = [str(uuid.uuid4()) for _ in range(10)]
+    for task_uuid in uuids:
+        await client.post("/v1", json=[task(taskUUID=task_uuid, webhookURL="http://127.0.0.1:9/hook")])
+    await settle(engine, lambda: receiver.in_flight == 3)
+    assert engine.pending == 3 + 7  # three pumps busy, seven deliveries queued (no task each)
+    receiver.release.set()
+    assert await engine.drain(5)
+    assert receiver.most_in_flight == 3
+    assert receiver.order == uuids  # first in, first out per host
+    await client.aclose()
+    await engine.aclose()
+
+
+async def test_queued_deliveries_are_reported_cancelled_at_shutdown() -> None:
+    receiver = GatedReceiver()
+    engine, client = await gated_setup(receiver, delivery_per_host=1)
+    for _ in range(3):
+        await client.post("/v1", json=[task(taskUUID=str(uuid.uuid4()), webhookURL="http://127.0.0.1:9/hook")])
+    await settle(engine, lambda: receiver.in_flight == 1)
+    assert await engine.aclose(grace=0.01) == {"finished": 0, "cancelled": 3}
+    outcomes = sorted((d["attempt"], d["outcome"]) for d in engine.deliveries())
+    assert outcomes == [(0, "cancelled"), (0, "cancelled"), (1, "cancelled")]
+    await client.aclose()
+
+
+async def test_deliveries_after_a_reset_still_go_out() -> None:
+    receiver = GatedReceiver()
+    engine, client = await gated_setup(receiver, delivery_per_host=1)
+    for _ in range(2):
+        await client.post("/v1", json=[task(taskUUID=str(uuid.uuid4()), webhookURL="http://127.0.0.1:9/hook")])
+    await settle(engine, lambda: receiver.in_flight == 1)
+    engine.reset()  # cancels the busy pump; its cleanup runs later and must not strand new work
+    fresh = str(uuid.uuid4())
+    await client.post("/v1", json=[task(taskUUID=fresh, webhookURL="http://127.0.0.1:9/hook")])
+    receiver.release.set()
+    assert await engine.drain(5)
+    assert receiver.order[-1] == fresh
+    assert [d["outcome"] for d in engine.deliveries() if d["taskUUID"] == fresh] == ["delivered"]
+    await client.aclose()
+    await engine.aclose()

@@ -23,10 +23,11 @@ read (the rest is dropped with the connection).
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import ipaddress
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -107,20 +108,103 @@ class DeliveryAttempt:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Job:
+    """One delivery waiting for its turn: the arguments of :meth:`Deliverer.deliver`."""
+
+    kind: str
+    delivery_id: str
+    method: str
+    url: str
+    content: bytes
+    content_type: str
+    task_uuid: str
+    image_uuid: str | None
+    record: Callable[[DeliveryAttempt], None]
+
+
+def _host_of(url: str) -> str:
+    try:
+        return urlsplit(url).netloc.lower()
+    except ValueError:
+        return url
+
+
 class Deliverer:
-    """Sends deliveries with retries through one shared httpx client, recording each attempt."""
+    """Sends deliveries with retries through one shared httpx client, recording each attempt.
+
+    :meth:`submit` queues a delivery per target host (first in, first out); at most
+    ``delivery_per_host`` pump tasks per host work a queue off. A waiting delivery is a small
+    :class:`Job`, not a task of its own, so a backlog of thousands costs little memory, and a
+    hanging host's pumps only ever wait on that host.
+    """
 
     def __init__(
         self,
         config: Callable[[], MockConfig],
         transport: httpx.AsyncBaseTransport | None = None,
+        spawn: Callable[[Coroutine[Any, Any, None]], object] | None = None,
     ) -> None:
         self._config = config
         self._transport = transport
+        self._spawn = spawn or asyncio.ensure_future
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots: asyncio.Semaphore | None = None
         self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._queues: dict[str, collections.deque[Job]] = {}
+        self._pumps: collections.Counter[str] = collections.Counter()
+        self._generation = 0  # abandon() starts a new one: pumps of an older one keep off the books
+
+    @property
+    def queued(self) -> int:
+        """Deliveries waiting for a pump (not yet on their first attempt)."""
+        return sum(len(q) for q in self._queues.values())
+
+    def submit(self, job: Job) -> None:
+        """Queue ``job`` behind the earlier deliveries to the same host."""
+        host = _host_of(job.url)
+        self._queues.setdefault(host, collections.deque()).append(job)
+        if self._pumps[host] < self._config().delivery_per_host:
+            self._pumps[host] += 1
+            self._spawn(self._pump(host))
+
+    async def _pump(self, host: str) -> None:
+        generation = self._generation
+        try:
+            queue = self._queues.get(host)
+            while queue:
+                job = queue.popleft()
+                await self.deliver(
+                    job.kind, job.delivery_id, job.method, job.url, job.content, job.content_type,
+                    job.task_uuid, job.image_uuid, job.record,
+                )  # fmt: skip
+        finally:
+            if generation == self._generation:  # a pump of an abandoned generation counts nothing
+                self._pumps[host] -= 1
+                if self._pumps[host] <= 0:
+                    del self._pumps[host]
+                    if not self._queues.get(host):
+                        self._queues.pop(host, None)
+
+    def abandon(self, *, report: bool) -> int:
+        """Drop every queued delivery (after the pumps were cancelled); record each as cancelled."""
+        dropped = 0
+        for queue in self._queues.values():
+            while queue:
+                job = queue.popleft()
+                dropped += 1
+                if report:
+                    job.record(
+                        self._attempt(
+                            job.kind, job.delivery_id, job.url, job.task_uuid, job.image_uuid, 0,
+                            "cancelled", None, "shut down before the first attempt", True,
+                        )
+                    )  # fmt: skip
+        self._queues.clear()
+        self._pumps.clear()
+        self._generation += 1
+        return dropped
 
     def _http(self) -> httpx.AsyncClient:
         loop = asyncio.get_running_loop()
@@ -139,10 +223,7 @@ class Deliverer:
         cfg = self._config()
         if self._slots is None:
             self._slots = asyncio.Semaphore(cfg.delivery_concurrency)
-        try:
-            host = urlsplit(url).netloc.lower()
-        except ValueError:
-            host = url
+        host = _host_of(url)
         if host not in self._host_slots:
             if len(self._host_slots) >= 1024:  # bounded memory: keep only the hosts at their limit
                 self._host_slots = {h: sem for h, sem in self._host_slots.items() if sem.locked()}

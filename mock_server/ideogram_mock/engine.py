@@ -43,7 +43,7 @@ from ideogram_kit.payloads import JSONInputError, parse_json
 from ideogram_kit.validation import validate
 
 from .config import MockConfig
-from .delivery import Deliverer, DeliveryAttempt, check_target
+from .delivery import Deliverer, DeliveryAttempt, Job, check_target
 from .faults import FaultPlan, RateLimiter, TaskFate
 from .images import ImageRecipe, ImageRenderer, data_uri
 
@@ -223,7 +223,7 @@ class MockEngine:
         self._clock = clock
         self._faults = FaultPlan(lambda: self._config)
         self._limiter = RateLimiter(lambda: self._config, clock)
-        self._deliverer = Deliverer(lambda: self._config, outbound_transport)
+        self._deliverer = Deliverer(lambda: self._config, outbound_transport, spawn=self._spawn)
         self._renderer = ImageRenderer(self._config.image_cache_bytes, self._recipe_of)
         self._tasks: OrderedDict[str, TaskRun] = OrderedDict()
         self._images: OrderedDict[str, _StoredImage] = OrderedDict()
@@ -260,6 +260,7 @@ class MockEngine:
         self._generation += 1
         for task in list(self._background):
             task.cancel()
+        self._deliverer.abandon(report=False)
         self._tasks.clear()
         self._images.clear()
         self._requests.clear()
@@ -273,7 +274,7 @@ class MockEngine:
     @property
     def pending(self) -> int:
         """Background tasks (running tasks, deliveries) not finished yet."""
-        return sum(1 for t in self._background if not t.done())
+        return sum(1 for t in self._background if not t.done()) + self._deliverer.queued
 
     async def drain(self, timeout: float | None = None) -> bool:
         """Wait until no background work is left (or ``timeout`` passes); True when idle."""
@@ -298,8 +299,10 @@ class MockEngine:
             task.cancel()
         if leftover:
             await asyncio.wait(leftover)
+        never_started = self._deliverer.abandon(report=True)
         await self._deliverer.aclose()
-        return {"finished": pending_before - len(leftover), "cancelled": len(leftover)}
+        cancelled = len(leftover) + never_started
+        return {"finished": pending_before - cancelled, "cancelled": cancelled}
 
     def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
         task: asyncio.Task[Any] = asyncio.ensure_future(coro)
@@ -645,10 +648,8 @@ class MockEngine:
             self._deliverer.dropped(delivery_id, url, run.task_uuid, image_uuid, record)
             return
         content = protocol.encode(body)
-        self._spawn(
-            self._deliverer.deliver(
-                "webhook", delivery_id, "POST", url, content, "application/json", run.task_uuid, image_uuid, record
-            )
+        self._deliverer.submit(
+            Job("webhook", delivery_id, "POST", url, content, "application/json", run.task_uuid, image_uuid, record)
         )
 
     async def _upload(self, run: TaskRun, recipe: ImageRecipe, image_uuid: str, generation: int) -> None:
