@@ -465,3 +465,17 @@ async def test_a_client_leaving_mid_body_is_not_a_server_error() -> None:
     }  # fmt: skip
     await app(scope, receive, send)  # raised ClientDisconnect (a 500 and a traceback) before
     assert sent[0]["status"] == 400
+
+
+async def test_the_request_log_keeps_no_large_image_data(client: httpx.AsyncClient) -> None:
+    response = await client.post("/v1", json=[make_task(outputType="base64Data", numberResults=3)])
+    results = response.json()["data"]
+    assert all(len(item["imageBase64Data"]) > 10_000 for item in results)  # the answer has the images
+    [entry] = (await client.get("/_mock/requests")).json()
+    logged = entry["response"]["data"]
+    assert [item["imageBase64Data"] for item in logged] == [
+        f"(omitted from the log: {len(item['imageBase64Data'])} characters)" for item in results
+    ]
+    assert len(json.dumps(entry)) < 5_000  # the log's memory is bounded by its entry count
+    image = await client.get(f"/images/{results[0]['imageUUID']}.jpg")  # still served by UUID
+    assert base64.b64decode(results[0]["imageBase64Data"]) == image.content

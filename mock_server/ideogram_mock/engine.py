@@ -52,6 +52,28 @@ __all__ = ["INJECTED_CODES", "MockEngine", "Reply", "TaskRun"]
 #: Error codes the fault plan injects; only these give a 5xx status.
 INJECTED_CODES = frozenset({"providerError", "timeoutProvider"})
 _INLINE_LOG_LIMIT = 64 * 1024  # request bodies up to this size are kept verbatim in the log
+_LOG_IMAGE_CHARS = 1024  # longer imageBase64Data / imageDataURI values are not kept in the log
+
+
+def for_log(body: Any) -> Any:
+    """``body`` as the request log keeps it: image data longer than 1 KiB becomes a short note.
+
+    The image itself stays at ``/images/<imageUUID>.<ext>`` for its ttl; the log's memory is then
+    bounded by its number of entries, not by the sizes of the images that went through it.
+    """
+    if isinstance(body, list):
+        return [for_log(item) for item in body]
+    if not isinstance(body, dict):
+        return body
+    out: dict[str, Any] = {}
+    for key, value in body.items():
+        if key in ("imageBase64Data", "imageDataURI") and isinstance(value, str) and len(value) > _LOG_IMAGE_CHARS:
+            out[key] = f"(omitted from the log: {len(value)} characters)"
+        elif isinstance(value, (dict, list)):
+            out[key] = for_log(value)
+        else:
+            out[key] = value
+    return out
 
 
 @functools.cache
@@ -689,7 +711,7 @@ class MockEngine:
         self.touch()
         reply = await self._rest(body, authorization, base_url, entry)
         entry["status"] = reply.status
-        entry["response"] = reply.body if len(body) <= _INLINE_LOG_LIMIT else {"omitted": "large request"}
+        entry["response"] = for_log(reply.body) if len(body) <= _INLINE_LOG_LIMIT else {"omitted": "large request"}
         self.touch()
         return reply
 

@@ -53,7 +53,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from ideogram_kit.payloads import JSONInputError
 
 from . import protocol
-from .engine import MockEngine, TaskRun, acknowledged_at_once, check_report, error_item
+from .engine import MockEngine, TaskRun, acknowledged_at_once, check_report, error_item, for_log
 
 __all__ = ["CLOSE_IDLE", "CLOSE_POLICY", "CLOSE_TRY_AGAIN", "WebSocketHub", "hard_frame_limit"]
 
@@ -157,7 +157,7 @@ class WebSocketHub:
         try:
             return await self._answer(sock, text, raw, size, entry)
         finally:
-            entry["response"] = sock.sent if size <= _LOG_LIMIT else {"omitted": "large request"}
+            entry["response"] = for_log(sock.sent) if size <= _LOG_LIMIT else {"omitted": "large request"}
             sock.sent = None
             self.engine.touch()  # the entry changed: live inspection (the dashboard) shows the answer
 
