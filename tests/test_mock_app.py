@@ -479,3 +479,12 @@ async def test_the_request_log_keeps_no_large_image_data(client: httpx.AsyncClie
     assert len(json.dumps(entry)) < 5_000  # the log's memory is bounded by its entry count
     image = await client.get(f"/images/{results[0]['imageUUID']}.jpg")  # still served by UUID
     assert base64.b64decode(results[0]["imageBase64Data"]) == image.content
+
+
+async def test_the_request_log_shows_bodies_as_sent_even_with_a_bom(client: httpx.AsyncClient) -> None:
+    task = make_task()
+    body = b"\xef\xbb\xbf" + json.dumps([task]).encode()
+    assert (await client.post("/v1", content=body)).status_code == 200
+    [entry] = (await client.get("/_mock/requests")).json()
+    assert entry["body"] == [task]
+    assert entry["response"]["data"][0]["taskUUID"] == task["taskUUID"]
