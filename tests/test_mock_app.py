@@ -488,3 +488,22 @@ async def test_the_request_log_shows_bodies_as_sent_even_with_a_bom(client: http
     [entry] = (await client.get("/_mock/requests")).json()
     assert entry["body"] == [task]
     assert entry["response"]["data"][0]["taskUUID"] == task["taskUUID"]
+
+
+async def test_413_names_the_declared_size_or_the_limit() -> None:
+    app = create_app(MockConfig(max_body_bytes=100))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock.test") as client:
+        declared = await client.post("/v1", content=b"[" + b" " * 300 + b"]", headers={"Authorization": "Bearer k"})
+        assert declared.status_code == 413
+        [error] = declared.json()["errors"]
+        assert (error["message"], error["max"]) == ("The body is 302 bytes; the limit is 100.", 100)
+
+        async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: read until it passes the limit
+            for _ in range(10):
+                yield b" " * 50
+
+        streamed = await client.post("/v1", content=chunks(), headers={"Authorization": "Bearer k"})
+        assert streamed.status_code == 413
+        assert streamed.json()["errors"][0]["message"] == "The body is over the limit of 100 bytes."
+        log = (await client.get("/_mock/requests")).json()
+        assert [entry["bodyBytes"] for entry in log] == [302, 150]

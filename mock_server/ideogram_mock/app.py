@@ -50,8 +50,9 @@ def create_app(config: MockConfig | None = None, engine: MockEngine | None = Non
     async def post_v1(request: Request) -> Response:
         limit = engine.config.max_body_bytes
         declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            body = b"x" * (limit + 1)  # the engine answers 413 without us reading the stream
+        declared_size = int(declared) if declared.isdigit() else None
+        if declared_size is not None and declared_size > limit:
+            body = b""  # the engine answers 413 from the declared size; the stream is never read
         else:
             chunks: list[bytes] = []
             size = 0
@@ -64,8 +65,10 @@ def create_app(config: MockConfig | None = None, engine: MockEngine | None = Non
             except ClientDisconnect:  # the client left mid-body: nobody to answer, nothing to log
                 return Response(status_code=400)
             body = b"".join(chunks)
-        reply = await engine.handle_rest(body, authorization=request.headers.get("authorization"),
-                                         base_url=base_url(request))  # fmt: skip
+        reply = await engine.handle_rest(
+            body, authorization=request.headers.get("authorization"), base_url=base_url(request),
+            declared_size=declared_size,
+        )  # fmt: skip
         return _envelope(reply.body, reply.status, reply.headers)
 
     async def get_image(request: Request) -> Response:

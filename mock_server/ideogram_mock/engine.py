@@ -698,27 +698,38 @@ class MockEngine:
 
     # -- REST ------------------------------------------------------------------------------------------
 
-    async def handle_rest(self, body: bytes, *, authorization: str | None, base_url: str) -> Reply:
-        """Answer one ``POST /v1``: ``body`` as received, the Authorization header, the request's base URL."""
+    async def handle_rest(
+        self, body: bytes, *, authorization: str | None, base_url: str, declared_size: int | None = None
+    ) -> Reply:
+        """Answer one ``POST /v1``: ``body`` as received, the Authorization header, the request's base URL.
+
+        ``declared_size`` is the body's ``Content-Length`` when the transport did not read a body
+        that declared itself over ``max_body_bytes`` (then ``body`` is empty).
+        """
         self._request_counter += 1
         entry: dict[str, Any] = {
             "id": self._request_counter,
             "at": time.time(),
             "transport": "rest",
-            "bodyBytes": len(body),
+            "bodyBytes": declared_size if declared_size is not None else len(body),
         }
         self._requests.append(entry)
         self.touch()
-        reply = await self._rest(body, authorization, base_url, entry)
+        reply = await self._rest(body, authorization, base_url, entry, declared_size)
         entry["status"] = reply.status
         entry["response"] = for_log(reply.body) if len(body) <= _INLINE_LOG_LIMIT else {"omitted": "large request"}
         self.touch()
         return reply
 
-    async def _rest(self, body: bytes, authorization: str | None, base_url: str, entry: dict[str, Any]) -> Reply:
-        if len(body) > self._config.max_body_bytes:
-            limit = self._config.max_body_bytes
-            err = error_item("payloadTooLarge", f"The body is {len(body)} bytes; the limit is {limit}.", max=limit)
+    async def _rest(
+        self, body: bytes, authorization: str | None, base_url: str, entry: dict[str, Any], declared_size: int | None
+    ) -> Reply:
+        limit = self._config.max_body_bytes
+        if declared_size is not None and declared_size > limit:
+            err = error_item("payloadTooLarge", f"The body is {declared_size} bytes; the limit is {limit}.", max=limit)
+            return Reply(413, {"errors": [err]})
+        if len(body) > limit:  # a body without Content-Length, read until it passed the limit
+            err = error_item("payloadTooLarge", f"The body is over the limit of {limit} bytes.", max=limit)
             return Reply(413, {"errors": [err]})
         retry_after = self.admit()
         if retry_after is not None:

@@ -254,9 +254,13 @@ class PluginEngine(MockEngine):
             self.invalid.append(InvalidRequest(log[-1]["id"] if log else None, errors))
         return found
 
-    async def handle_rest(self, body: bytes, *, authorization: str | None, base_url: str) -> Reply:
+    async def handle_rest(
+        self, body: bytes, *, authorization: str | None, base_url: str, declared_size: int | None = None
+    ) -> Reply:
         self._note_loop()
-        reply = await super().handle_rest(body, authorization=authorization, base_url=base_url)
+        reply = await super().handle_rest(
+            body, authorization=authorization, base_url=base_url, declared_size=declared_size
+        )
         injected_429, self._injected_429 = self._injected_429, False
         for item in reply.body.get("errors", []):
             if item["code"] == "invalidRequestBody":
