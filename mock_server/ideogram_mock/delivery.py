@@ -151,7 +151,6 @@ class Deliverer:
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots: asyncio.Semaphore | None = None
-        self._host_slots: dict[str, asyncio.Semaphore] = {}
         self._queues: dict[str, collections.deque[Job]] = {}
         self._pumps: collections.Counter[str] = collections.Counter()
         self._generation = 0  # abandon() starts a new one: pumps of an older one keep off the books
@@ -215,20 +214,16 @@ class Deliverer:
             )
             self._loop = loop
             self._slots = None
-            self._host_slots = {}
         return self._client
 
-    def _turn(self, url: str) -> tuple[asyncio.Semaphore, asyncio.Semaphore]:
-        """The (per-host, global) semaphores an attempt to ``url`` must hold (made on first use)."""
-        cfg = self._config()
+    def _turn(self) -> asyncio.Semaphore:
+        """The semaphore every attempt holds: ``delivery_concurrency`` in flight at once.
+
+        The per-host limit needs none: at most ``delivery_per_host`` pumps work a host's queue.
+        """
         if self._slots is None:
-            self._slots = asyncio.Semaphore(cfg.delivery_concurrency)
-        host = _host_of(url)
-        if host not in self._host_slots:
-            if len(self._host_slots) >= 1024:  # bounded memory: keep only the hosts at their limit
-                self._host_slots = {h: sem for h, sem in self._host_slots.items() if sem.locked()}
-            self._host_slots[host] = asyncio.Semaphore(cfg.delivery_per_host)
-        return self._host_slots[host], self._slots
+            self._slots = asyncio.Semaphore(self._config().delivery_concurrency)
+        return self._slots
 
     async def aclose(self) -> None:
         client, self._client = self._client, None
@@ -262,8 +257,7 @@ class Deliverer:
             }
             try:
                 client = self._http()
-                host_slot, slot = self._turn(url)
-                async with host_slot, slot:
+                async with self._turn():
                     request = client.build_request(
                         method, url, content=content, headers=headers, timeout=cfg.delivery_timeout
                     )

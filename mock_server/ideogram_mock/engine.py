@@ -677,9 +677,9 @@ class MockEngine:
     async def _upload(self, run: TaskRun, recipe: ImageRecipe, image_uuid: str, generation: int) -> None:
         data = await asyncio.to_thread(self._renderer.render, recipe)
         delivery_id = str(uuid.UUID(bytes=_digest("upload", run.task_uuid, image_uuid)[:16], version=4))
-        await self._deliverer.deliver(
-            "upload", delivery_id, "PUT", run.task["uploadEndpoint"], data, recipe.format.content_type,
-            run.task_uuid, image_uuid, self._record_attempt(generation),
+        self._deliverer.submit(
+            Job("upload", delivery_id, "PUT", run.task["uploadEndpoint"], data, recipe.format.content_type,
+                run.task_uuid, image_uuid, self._record_attempt(generation))
         )  # fmt: skip
 
     # -- housekeeping ----------------------------------------------------------------------------------
