@@ -69,8 +69,7 @@ def _json_equal(a: Any, b: Any) -> bool:
 
 
 class _Compiler:
-    def __init__(self, registry: referencing.Registry[Any]) -> None:
-        self.registry = registry
+    def __init__(self) -> None:
         self.namespace: dict[str, Any] = {"_json_equal": _json_equal}
         self.sources: list[str] = []
         self.by_identity: dict[int, str] = {}
@@ -259,7 +258,7 @@ def compile_predicate(registry: referencing.Registry[Any], uri: str) -> Predicat
     """
     resolver = registry.resolver(uri)
     resolved = resolver.lookup(uri)
-    compiler = _Compiler(registry)
+    compiler = _Compiler()
     entry = compiler.function(resolved.contents, resolved.resolver)
     source = "\n\n".join(compiler.sources)
     code = compile(source, f"<compiled schema {uri}>", "exec")

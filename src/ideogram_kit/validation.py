@@ -297,8 +297,8 @@ def _suggest_parameter(key: str, siblings: list[str], where: str) -> str | None:
             close = [lowered[key.lower()]]
     if close:
         return close[0] if not where else f"{where}.{close[0]}"
-    if base_only := [p for p in _all_task_parameters() if p.rsplit(".", 1)[-1].lower() == key.lower()]:
-        return base_only[0]
+    if same_name := [p for p in _all_task_parameters() if p.rsplit(".", 1)[-1].lower() == key.lower()]:
+        return same_name[0]
     everywhere = difflib.get_close_matches(key, _leaf_names(), n=1, cutoff=0.8)
     if everywhere:
         return next(p for p in _all_task_parameters() if p.rsplit(".", 1)[-1] == everywhere[0])
