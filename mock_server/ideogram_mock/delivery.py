@@ -88,7 +88,7 @@ async def _exchange(client: httpx.AsyncClient, request: httpx.Request) -> int:
         await response.aclose()
 
 
-@dataclass
+@dataclass(slots=True)
 class DeliveryAttempt:
     """One webhook POST or upload PUT attempt, as ``GET /_mock/deliveries`` lists it."""
 
@@ -108,7 +108,7 @@ class DeliveryAttempt:
         return asdict(self)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Job:
     """One delivery waiting for its turn: the arguments of :meth:`Deliverer.deliver`."""
 

@@ -31,9 +31,9 @@ import math
 import time
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 import httpx
 
@@ -74,6 +74,10 @@ def for_log(body: Any) -> Any:
         else:
             out[key] = value
     return out
+
+
+def _nothing() -> None:
+    pass
 
 
 @functools.cache
@@ -120,7 +124,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class _StoredImage:
     recipe: ImageRecipe
     expires_at: float
@@ -128,6 +132,11 @@ class _StoredImage:
 
 class TaskRun:
     """One ``imageInference`` task: its results so far, its error, its state."""
+
+    # a soak keeps a thousand of these alive at once: no per-instance __dict__
+    __slots__ = ("_changed", "_recipe", "base_url", "created_at", "delivery_method", "error", "expected",
+                 "fate", "finished_at", "finished_monotonic", "image_uuids", "on_change", "results", "seeds",
+                 "task", "task_uuid")  # fmt: skip
 
     def __init__(self, task: Mapping[str, Any], config: MockConfig, fate: TaskFate, base_url: str) -> None:
         self.task = dict(task)
@@ -141,8 +150,9 @@ class TaskRun:
         self.finished_monotonic: float | None = None
         self.results: list[dict[str, Any]] = []
         self.error: dict[str, Any] | None = None
-        self.on_change: Callable[[], None] = lambda: None  # the engine sets its change counter here
-        self._changed = asyncio.Event()
+        self.on_change: Callable[[], None] = _nothing  # the engine sets its change counter here
+        self._changed: asyncio.Event | None = None  # made when somebody first waits for a change
+        self._recipe: ImageRecipe | None = None  # the part of every result's recipe but the seed
         key = self.task_uuid.lower()
         seeds: list[int] = []
         for i in range(self.expected):
@@ -175,12 +185,17 @@ class TaskRun:
                 if self.error is not None:
                     yield self.error
                 return
-            await self._changed.wait()
+            await self._change()
 
     async def wait(self) -> None:
         """Until the task has finished (successfully or not)."""
         while not self.done:
-            await self._changed.wait()
+            await self._change()
+
+    def _change(self) -> Coroutine[Any, Any, Literal[True]]:
+        if self._changed is None:
+            self._changed = asyncio.Event()
+        return self._changed.wait()
 
     def poll_state(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The getResponse answer: success items, a processing marker while running, the error."""
@@ -191,8 +206,9 @@ class TaskRun:
         return data, errors
 
     def _notify(self) -> None:
-        event, self._changed = self._changed, asyncio.Event()
-        event.set()
+        event, self._changed = self._changed, None
+        if event is not None:
+            event.set()
         self.on_change()
 
     def _add(self, item: dict[str, Any]) -> None:
@@ -250,7 +266,8 @@ class MockEngine:
         self._tasks: OrderedDict[str, TaskRun] = OrderedDict()
         self._images: OrderedDict[str, _StoredImage] = OrderedDict()
         self._requests: deque[dict[str, Any]] = deque(maxlen=self._config.request_log_size)
-        self._deliveries: deque[dict[str, Any]] = deque(maxlen=self._config.delivery_log_size)
+        self._deliveries: deque[DeliveryAttempt] = deque(maxlen=self._config.delivery_log_size)
+        self._recorder: tuple[int, Callable[[DeliveryAttempt], None]] | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self._request_counter = 0
         self._generation = 0
@@ -378,14 +395,19 @@ class MockEngine:
 
     def deliveries(self) -> list[dict[str, Any]]:
         """Every webhook and upload attempt, oldest first."""
-        return list(self._deliveries)
+        return [attempt.to_dict() for attempt in self._deliveries]
 
     def _record_attempt(self, generation: int) -> Callable[[DeliveryAttempt], None]:
+        """The callback that logs a delivery's attempts unless a reset happened since ``generation``."""
+        if self._recorder is not None and self._recorder[0] == generation:
+            return self._recorder[1]  # one closure per generation, shared by all its deliveries
+
         def record(attempt: DeliveryAttempt) -> None:
             if generation == self._generation:
-                self._deliveries.append(attempt.to_dict())
+                self._deliveries.append(attempt)
                 self.touch()
 
+        self._recorder = (generation, record)
         return record
 
     # -- protocol pieces ---------------------------------------------------------------------------
@@ -583,9 +605,9 @@ class MockEngine:
             )  # fmt: skip
             run._finish(error, self._clock())
 
-    async def _make_result(self, run: TaskRun, index: int) -> tuple[dict[str, Any], ImageRecipe]:
-        task = run.task
-        cfg = self._config
+    @staticmethod
+    def _base_recipe(task: Mapping[str, Any]) -> ImageRecipe:
+        """The recipe every result of ``task`` shares but for its seed (made once per task)."""
         ideogram = task.get("providerSettings", {}).get("ideogram", {})
         style_parts = [
             ideogram.get("styleType", _default("providerSettings.ideogram.styleType")),
@@ -594,10 +616,10 @@ class MockEngine:
             task.get("negativePrompt", ""),
             hashlib.sha256("\x1f".join(ideogram.get("styleReferenceImages", [])).encode()).hexdigest(),
         ]
-        recipe = ImageRecipe(
+        return ImageRecipe(
             reference=task["inputs"]["referenceImages"][0],
             prompt=task["positivePrompt"],
-            seed=run.seeds[index],
+            seed=0,
             strength=ideogram.get("remixStrength", _default("providerSettings.ideogram.remixStrength")),
             style="/".join(map(str, style_parts)),
             width=task["width"],
@@ -605,6 +627,13 @@ class MockEngine:
             output_format=task.get("outputFormat", _default("outputFormat")),
             quality=task.get("outputQuality", _default("outputQuality")),
         )
+
+    async def _make_result(self, run: TaskRun, index: int) -> tuple[dict[str, Any], ImageRecipe]:
+        task = run.task
+        cfg = self._config
+        if run._recipe is None:
+            run._recipe = self._base_recipe(task)
+        recipe = replace(run._recipe, seed=run.seeds[index])
         image_uuid = run.image_uuids[index]
         output_type = task.get("outputType", _default("outputType"))
         ttl = task.get("ttl", cfg.image_ttl) if output_type == "URL" else cfg.image_ttl

@@ -18,7 +18,7 @@ from .config import MockConfig
 __all__ = ["FaultPlan", "RateLimiter", "TaskFate"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TaskFate:
     """What the plan decided for one task."""
 

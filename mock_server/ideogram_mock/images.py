@@ -48,7 +48,7 @@ _REFERENCE_SIZE = 96  # decoded references are kept as thumbnails of at most thi
 _MAX_REFERENCE_PIXELS = 64_000_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ImageRecipe:
     """Everything that determines one result image's bytes."""
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,8 +53,11 @@ class _DuplicateKey(ValueError):
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """``object_pairs_hook``: a JSON object, refusing a key given twice (JSON leaves it undefined)."""
-    obj = dict(pairs)
+    """``object_pairs_hook``: a JSON object, refusing a key given twice (JSON leaves it undefined).
+
+    Keys are interned: a server holding a thousand parsed tasks then holds each key name once.
+    """
+    obj = {sys.intern(key): value for key, value in pairs}
     if len(obj) != len(pairs):
         seen: set[str] = set()
         for key, _ in pairs:
