@@ -59,13 +59,16 @@ def for_log(body: Any) -> Any:
     """``body`` as the request log keeps it: image data longer than 1 KiB becomes a short note.
 
     The image itself stays at ``/images/<imageUUID>.<ext>`` for its ttl; the log's memory is then
-    bounded by its number of entries, not by the sizes of the images that went through it.
+    bounded by its number of entries, not by the sizes of the images that went through it. A part
+    with nothing to shorten is kept as it is, not copied (bodies are not changed once answered).
     """
     if isinstance(body, list):
-        return [for_log(item) for item in body]
+        items = [for_log(item) for item in body]
+        return body if all(new is old for new, old in zip(items, body, strict=True)) else items
     if not isinstance(body, dict):
         return body
     out: dict[str, Any] = {}
+    changed = False
     for key, value in body.items():
         if key in ("imageBase64Data", "imageDataURI") and isinstance(value, str) and len(value) > _LOG_IMAGE_CHARS:
             out[key] = f"(omitted from the log: {len(value)} characters)"
@@ -73,7 +76,8 @@ def for_log(body: Any) -> Any:
             out[key] = for_log(value)
         else:
             out[key] = value
-    return out
+        changed = changed or out[key] is not value
+    return out if changed else body
 
 
 def _nothing() -> None:
