@@ -186,3 +186,19 @@ def test_console_script_and_usage_errors() -> None:
     assert "usage: ideogram-kit validate" in done.stderr and "Traceback" not in done.stderr
     done = subprocess.run([exe, "validate", "-"], input=b"[NaN", capture_output=True)
     assert done.returncode == 2 and b"Traceback" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+        ([], "a COMMAND is required (validate, schema, generate or serve"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["validate", "--bogus", "x.json"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_usage_errors_name_what_is_wrong(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err

@@ -358,7 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ideogram-kit",
         description="Test kit for Runware's Ideogram 1.0 Remix (ideogram:1@2).",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser(
         "validate",
@@ -432,7 +432,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, stdin: Any = None, stdout: TextIO | None = None) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # before "COMMAND is required": `ideogram-kit --frobnicate` names what is wrong
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command is None:
+        parser.error("a COMMAND is required (validate, schema, generate or serve; see --help)")
     out = stdout or sys.stdout
     try:
         code: int = args.handler(args, stdin or sys.stdin, out)
