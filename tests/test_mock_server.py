@@ -122,7 +122,8 @@ def test_cli_serves_the_docs_example_and_stops_gracefully(sig: int) -> None:
         assert Image.open(io.BytesIO(image.content)).format == "JPEG"
         # a webhook that can never be delivered is pending at shutdown
         hook = {**DOCS_EXAMPLE, "taskUUID": str(uuid.uuid4()), "webhookURL": "http://127.0.0.1:9/never"}
-        httpx.patch(f"{url}/_mock/config", json={"deliveryBaseDelay": 30, "shutdownGrace": 0.2})
+        changed = httpx.patch(f"{url}/_mock/config", json={"deliveryBaseDelay": 30, "shutdownGrace": 0.2})
+        assert changed.json()["port"] == int(url.rsplit(":", 1)[1]), "--port 0: the config shows the port bound"
         assert httpx.post(f"{url}/v1", json=[hook], headers={"Authorization": "Bearer k"}).status_code == 200
     finally:
         code, out, err = finish(process, sig)

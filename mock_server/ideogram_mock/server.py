@@ -111,7 +111,7 @@ def serve(config: MockConfig | None = None, *, out: TextIO | None = None, log_le
     config = config or MockConfig()
     out = out or sys.stdout
     sock = bind(config.host, config.port)
-    engine = MockEngine(config)
+    engine = MockEngine(config.replace(port=sock.getsockname()[1]))  # the port bound, also when 0 was asked
     server = _Server(_uvicorn_config(engine, log_level), engine, out)
     url = _url(sock)
     ws_url = "ws" + url.removeprefix("http")
@@ -150,6 +150,7 @@ class BackgroundServer:
         port = self.config.port if self.config.port != MockConfig().port else 0
         self._sock = bind(self.config.host, port)
         self.url = _url(self._sock)
+        self.engine.configure({"port": self._sock.getsockname()[1]})  # /_mock/config shows the port bound
         sock = self._sock
         self._thread = threading.Thread(
             target=lambda: asyncio.run(self._server.serve(sockets=[sock])), name="ideogram-mock", daemon=True
