@@ -19,6 +19,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
+from ideogram_kit import schemas
 from ideogram_kit.payloads import MAX_DEPTH, JSONInputError, parse_json
 from ideogram_mock import MockConfig, MockEngine, create_app
 from ideogram_mock.server import BackgroundServer
@@ -377,12 +378,54 @@ def test_a_200_mb_body_gets_413_before_it_is_read_and_the_server_goes_on(
     }
 
 
-def test_oversized_headers_get_4xx_and_the_server_goes_on(server: BackgroundServer) -> None:
+def http_error(answer: bytes) -> tuple[int, str, dict[str, Any]]:
+    """(status, content type, the single item of ``errors``) of a raw HTTP error answer."""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.lower().split(": ", 1) for line in lines[1:])
+    envelope = json.loads(body)
+    assert list(envelope) == ["errors"] and len(envelope["errors"]) == 1, envelope
+    return int(lines[0].split()[1]), headers["content-type"], envelope["errors"][0]
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "code"),
+    [
+        (b"POST /v1 HTTP/1.1\r\nHost: mock\r\nX-Junk: " + b"j" * 64 * 1024, 431, "headersTooLarge"),  # over 16 KiB
+        (b"POST /v1 HTTP/1.1\r\nHost: mock\r\nBad Header\r\n\r\n", 400, "invalidHttpRequest"),
+        (b"NOT-HTTP\r\n\r\n", 400, "invalidHttpRequest"),
+    ],
+    ids=["oversized-headers", "malformed-header", "not-a-request-line"],
+)
+def test_what_http_cannot_parse_gets_a_runware_error_and_the_server_goes_on(
+    server: BackgroundServer, raw: bytes, status: int, code: str
+) -> None:
     with socket.create_connection(("127.0.0.1", port_of(server.url))) as sock:
-        sock.sendall(b"POST /v1 HTTP/1.1\r\nHost: mock\r\nX-Junk: " + b"j" * 64 * 1024)  # over h11's 16 KiB
+        sock.sendall(raw)
         answer = read_response(sock)
-    assert answer.split(b" ", 2)[1] in (b"400", b"431"), answer[:200]
+    got_status, content_type, err = http_error(answer)
+    assert (got_status, content_type, err["code"]) == (status, "application/json", code), answer[:300]
+    assert schemas.error_codes()[code].http_status == status
     assert httpx.post(f"{server.url}/v1", json=[PING], headers=AUTH).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("GET", "/v2", 404, "unknownEndpoint"),
+        ("GET", "/v1", 405, "methodNotAllowed"),
+        ("DELETE", "/_mock/reset", 405, "methodNotAllowed"),
+    ],
+)
+def test_unknown_routes_and_methods_get_runware_errors(
+    server: BackgroundServer, method: str, path: str, status: int, code: str
+) -> None:
+    response = httpx.request(method, f"{server.url}{path}", headers=AUTH)
+    assert (response.status_code, response.headers["content-type"]) == (status, "application/json")
+    [err] = response.json()["errors"]
+    assert err["code"] == code and path in err["message"]
+    if status == 405:
+        assert response.headers["allow"] and response.headers["allow"] in err["message"]
 
 
 def test_sigterm_with_deliveries_hanging_and_a_client_that_never_finishes() -> None:

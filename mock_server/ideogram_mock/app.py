@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
@@ -35,6 +36,26 @@ def _envelope(body: dict[str, Any], status: int = 200, headers: dict[str, str] |
 
 def _json(value: Any, status: int = 200) -> Response:
     return Response(json.dumps(value, default=str), status, media_type="application/json")
+
+
+async def _no_route(request: Request, exc: Exception) -> Response:
+    """404 and 405 as Runware-style envelopes (``unknownEndpoint``, ``methodNotAllowed``), not plain text."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        hint = None
+        if request.url.path == "/v1":
+            hint = "the WebSocket protocol is a GET with an Upgrade: websocket header"
+        err = error_item(
+            "methodNotAllowed", f"{request.url.path} does not take {request.method}; it takes {allowed}.", hint=hint
+        )
+    else:
+        err = error_item(
+            "unknownEndpoint",
+            f"No route at {request.url.path}: the API is POST /v1 (and the WebSocket /v1).",
+            hint="the mock's own routes are listed at /openapi.json",
+        )
+    return _envelope({"errors": [err]}, exc.status_code, dict(exc.headers or {}))
 
 
 def create_app(config: MockConfig | None = None, engine: MockEngine | None = None) -> Starlette:
@@ -128,7 +149,7 @@ def create_app(config: MockConfig | None = None, engine: MockEngine | None = Non
         Route("/openapi.json", openapi, methods=["GET"]),
         *dashboard.routes(engine),
     ]
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, exception_handlers={404: _no_route, 405: _no_route})
     app.state.engine = engine
     app.state.websockets = hub
     return app

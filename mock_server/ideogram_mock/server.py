@@ -20,11 +20,14 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import TextIO
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from . import protocol
 from .app import create_app
 from .config import MockConfig
-from .engine import MockEngine
+from .engine import MockEngine, error_item
 from .websocket import hard_frame_limit
 
 __all__ = ["BackgroundServer", "bind", "serve"]
@@ -99,9 +102,33 @@ def _url(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+class _HTTPProtocol(H11Protocol):
+    """uvicorn's h11 protocol, answering what h11 cannot parse with a Runware-style envelope.
+
+    uvicorn answers a request h11 refuses (a header block over 16 KiB, a malformed request
+    line) with a plain-text 400 before the app sees it; here the answer is JSON like every
+    other error: 431 ``headersTooLarge`` or 400 ``invalidHttpRequest``, then the connection
+    closes. h11 is chosen explicitly, so installing httptools changes nothing.
+    """
+
+    def send_400_response(self, msg: str) -> None:
+        exc = sys.exc_info()[1]  # called from uvicorn's `except h11.RemoteProtocolError`
+        hint = exc.error_status_hint if isinstance(exc, h11.RemoteProtocolError) else 400
+        if hint == 431:
+            status, err = 431, error_item("headersTooLarge", "The request's header block is over 16 KiB.")
+        else:
+            detail = f": {exc}" if isinstance(exc, h11.RemoteProtocolError) and str(exc) else "."
+            status, err = 400, error_item("invalidHttpRequest", f"The request is not valid HTTP/1.1{detail}")
+        body = protocol.encode({"errors": [err]})
+        headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
+        for event in (h11.Response(status_code=status, headers=headers), h11.Data(data=body), h11.EndOfMessage()):
+            self.transport.write(self.conn.send(event) or b"")
+        self.transport.close()
+
+
 def _uvicorn_config(engine: MockEngine, log_level: str) -> uvicorn.Config:
     return uvicorn.Config(
-        create_app(engine=engine), lifespan="off", access_log=False, log_level=log_level,
+        create_app(engine=engine), lifespan="off", access_log=False, log_level=log_level, http=_HTTPProtocol,
         ws_max_size=hard_frame_limit(engine.config.ws_max_frame_bytes),  # over ws_max_frame_bytes: an error frame
     )  # fmt: skip
 
