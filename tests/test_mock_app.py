@@ -507,3 +507,44 @@ async def test_413_names_the_declared_size_or_the_limit() -> None:
         assert streamed.json()["errors"][0]["message"] == "The body is over the limit of 100 bytes."
         log = (await client.get("/_mock/requests")).json()
         assert [entry["bodyBytes"] for entry in log] == [302, 150]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/xml"],
+)
+async def test_a_declared_non_json_content_type_gets_415_with_a_hint(
+    client: httpx.AsyncClient, engine: MockEngine, content_type: str
+) -> None:
+    body = json.dumps([make_task()]).encode()
+    response = await client.post("/v1", content=body, headers={"Content-Type": content_type})
+    assert response.status_code == 415
+    [err] = response.json()["errors"]
+    assert err["code"] == "unsupportedMediaType" and content_type in err["message"]
+    assert "Content-Type: application/json" in err["hint"]
+    assert schemas.error_codes()["unsupportedMediaType"].http_status == 415
+    assert engine.tasks() == [], "a refused request starts no task"
+    assert engine.requests()[-1]["status"] == 415, "the refused request is in the log"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "content_type", [None, "application/json", "Application/JSON; charset=utf-8", "application/vnd.runware+json"]
+)
+async def test_json_content_types_and_none_are_read_as_json(
+    client: httpx.AsyncClient, content_type: str | None
+) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    request = client.build_request("POST", "/v1", content=json.dumps([{"taskType": "ping"}]).encode(), headers=headers)
+    assert request.headers.get("Content-Type") == content_type  # httpx adds none for raw content
+    response = await client.send(request)
+    assert (response.status_code, response.json()) == (200, {"data": [{"taskType": "ping", "pong": True}]})
+
+
+@pytest.mark.anyio
+async def test_the_content_type_check_can_be_turned_off(client: httpx.AsyncClient, engine: MockEngine) -> None:
+    engine.configure({"requireJsonContentType": False})
+    body = json.dumps([{"taskType": "ping"}]).encode()
+    response = await client.post("/v1", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 200, response.text

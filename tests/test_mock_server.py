@@ -174,10 +174,14 @@ def test_config_files(tmp_path: Path) -> None:
     js = tmp_path / "mock.json"
     js.write_text('{"latencyMin": 0.1, "latencyMax": 0.2, "apiKeys": "only"}')
     assert MockConfig.from_file(js).api_keys == ("only",)
+    js.write_text('{"requireJsonContentType": false}')
+    assert MockConfig.from_file(js).require_json_content_type is False
     for text, message in [("{", "invalid JSON"), ('{"seed": "x"}', "number"), ('{"latencyMin": 2}', "latency_max"),
                           ("[1]", "object"), ('{"port": 1.5}', "integer"), ('{"host": 1}', "string"),
                           ('{"publicBaseUrl": "ftp://x"}', "http"), ('{"apiKeys": [1]}', "list"),
-                          ('{"publicBaseUrl": 3}', "string or null"), ('{"retention": -1}', ">= 0")]:  # fmt: skip
+                          ('{"publicBaseUrl": 3}', "string or null"), ('{"retention": -1}', ">= 0"),
+                          ('{"requireJsonContentType": "no"}', "true or false"),
+                          ('{"requireJsonContentType": 0}', "true or false")]:  # fmt: skip
         js.write_text(text)
         with pytest.raises(ConfigError, match=message):
             MockConfig.from_file(js)

@@ -9,6 +9,7 @@ import importlib.util
 import io
 import json
 import threading
+import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
@@ -224,9 +225,17 @@ def test_stop_cancels_pending_work_and_ends_the_thread() -> None:
         mock.requests  # noqa: B018 - the property reads the engine
 
 
+@pytest.mark.ideogram(allow_invalid=True)  # the form-declared request below is refused on purpose
 def test_the_live_server_answers_plain_urllib(ideogram_server: IdeogramServer) -> None:
+    # urllib declares a body without Content-Type as a form: the mock refuses that, as Runware
+    # documents application/json, and says how to fix it
+    data = json.dumps([make_task()]).encode()
+    request = urllib.request.Request(ideogram_server.base_url, data=data, headers=AUTH, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 415 and b"Content-Type: application/json" in refused.value.read()
     request = urllib.request.Request(
-        ideogram_server.base_url, data=json.dumps([make_task()]).encode(), headers=AUTH, method="POST"
+        ideogram_server.base_url, data=data, headers={**AUTH, "Content-Type": "application/json"}, method="POST"
     )
     with urllib.request.urlopen(request, timeout=10) as answer:
         item = json.loads(answer.read())["data"][0]
@@ -235,7 +244,7 @@ def test_the_live_server_answers_plain_urllib(ideogram_server: IdeogramServer) -
 
     assert item["imageURL"].startswith(ideogram_server.url + "/images/")
     assert ideogram_server.ws_url == "ws" + ideogram_server.url.removeprefix("http") + "/v1"
-    assert [r["status"] for r in ideogram_server.requests] == [200]
+    assert [r["status"] for r in ideogram_server.requests] == [415, 200]
     assert ideogram_server.results == [item]
 
 

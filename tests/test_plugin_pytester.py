@@ -158,6 +158,30 @@ def test_a_body_that_is_not_a_request_array_fails_the_test(pytester: pytest.Pyte
     )
 
 
+def test_a_body_declared_as_another_content_type_fails_the_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_app="""
+        import json
+        import httpx
+
+        def test_form_body(ideogram_mock):
+            body = json.dumps([{"taskType": "ping"}])
+            headers = {"Authorization": "Bearer k", "Content-Type": "application/x-www-form-urlencoded"}
+            httpx.post(ideogram_mock.base_url, content=body, headers=headers)
+        """
+    )
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "  request 1:",
+            "    The body is declared as 'application/x-www-form-urlencoded'; POST /v1 takes application/json."
+            " [[]unsupportedMediaType[]] (hint: send the header Content-Type: application/json*)",
+        ]
+    )
+
+
 def test_the_live_server_is_reset_for_each_test_and_checks_payloads(app: pytest.Pytester) -> None:
     app.makepyfile(
         test_app="""

@@ -93,7 +93,7 @@ def test_catalogue_codes_are_camel_case_with_statuses() -> None:
     assert len(codes) >= 20
     for name, code in codes.items():
         assert name == code.name and name[0].islower() and name.isalnum()
-        assert code.http_status in (400, 401, 404, 405, 413, 429, 431, 500, 504)
+        assert code.http_status in (400, 401, 404, 405, 413, 415, 429, 431, 500, 504)
         assert code.description.endswith(".")
     for required in ("invalidApiKey", "missingApiKey", "conflictTaskUUID", "timeoutProvider"):
         assert required in codes  # Runware's own names

@@ -88,7 +88,7 @@ def create_app(config: MockConfig | None = None, engine: MockEngine | None = Non
             body = b"".join(chunks)
         reply = await engine.handle_rest(
             body, authorization=request.headers.get("authorization"), base_url=base_url(request),
-            declared_size=declared_size,
+            declared_size=declared_size, content_type=request.headers.get("content-type"),
         )  # fmt: skip
         return _envelope(reply.body, reply.status, reply.headers)
 

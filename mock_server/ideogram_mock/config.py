@@ -52,6 +52,11 @@ class MockConfig:
     max_json_depth: int = _opt(
         64, "deepest nesting of arrays and objects in a body or frame; deeper gives 400 invalidRequestBody"
     )
+    require_json_content_type: bool = _opt(
+        True,
+        "a POST /v1 declaring a Content-Type other than application/json (or a +json type) gets 415 "
+        "unsupportedMediaType; a request without one is read as JSON",
+    )
     latency_min: float = _opt(0.0, "seconds a task takes at least (drawn per task, uniformly)")
     latency_max: float = _opt(0.0, "seconds a task takes at most; images of a task finish evenly spread")
     failure_rate: float = _opt(0.0, "probability a task fails with providerError (500 when alone)")
@@ -184,6 +189,10 @@ def _coerce(f: dataclasses.Field[Any], value: Any) -> Any:
     if kind == "str":
         if not isinstance(value, str):
             raise ConfigError(f"{f.name} must be a string")
+        return value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{f.name} must be true or false")
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(f"{f.name} must be a number")

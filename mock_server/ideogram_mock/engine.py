@@ -732,12 +732,19 @@ class MockEngine:
     # -- REST ------------------------------------------------------------------------------------------
 
     async def handle_rest(
-        self, body: bytes, *, authorization: str | None, base_url: str, declared_size: int | None = None
+        self,
+        body: bytes,
+        *,
+        authorization: str | None,
+        base_url: str,
+        declared_size: int | None = None,
+        content_type: str | None = None,
     ) -> Reply:
         """Answer one ``POST /v1``: ``body`` as received, the Authorization header, the request's base URL.
 
         ``declared_size`` is the body's ``Content-Length`` when the transport did not read a body
-        that declared itself over ``max_body_bytes`` (then ``body`` is empty).
+        that declared itself over ``max_body_bytes`` (then ``body`` is empty); ``content_type`` is
+        the ``Content-Type`` header (None when absent).
         """
         self._request_counter += 1
         entry: dict[str, Any] = {
@@ -748,14 +755,20 @@ class MockEngine:
         }
         self._requests.append(entry)
         self.touch()
-        reply = await self._rest(body, authorization, base_url, entry, declared_size)
+        reply = await self._rest(body, authorization, base_url, entry, declared_size, content_type)
         entry["status"] = reply.status
         entry["response"] = for_log(reply.body) if len(body) <= _INLINE_LOG_LIMIT else {"omitted": "large request"}
         self.touch()
         return reply
 
     async def _rest(
-        self, body: bytes, authorization: str | None, base_url: str, entry: dict[str, Any], declared_size: int | None
+        self,
+        body: bytes,
+        authorization: str | None,
+        base_url: str,
+        entry: dict[str, Any],
+        declared_size: int | None,
+        content_type: str | None,
     ) -> Reply:
         limit = self._config.max_body_bytes
         if declared_size is not None and declared_size > limit:
@@ -768,6 +781,17 @@ class MockEngine:
         if retry_after is not None:
             seconds, err = self.rate_limit_error(retry_after)
             return Reply(429, {"errors": [err]}, {"Retry-After": str(seconds)})
+        if content_type is not None and self._config.require_json_content_type:
+            media_type = content_type.partition(";")[0].strip().lower()
+            if media_type and media_type != "application/json" and not media_type.endswith("+json"):
+                entry["contentType"] = content_type
+                err = error_item(
+                    "unsupportedMediaType",
+                    f"The body is declared as {content_type[:100]!r}; POST /v1 takes application/json.",
+                    hint="send the header Content-Type: application/json (curl: -H 'Content-Type: application/json')",
+                    value=content_type[:100],
+                )
+                return Reply(415, {"errors": [err]})
         try:
             tasks = self.parse(body)
         except JSONInputError as exc:

@@ -40,7 +40,7 @@ def openapi_document() -> dict[str, Any]:
             "Errors: " + ", ".join(c.name for c in codes.values() if c.http_status == status)
         )
         for status in envelope_statuses
-        if status != 404
+        if status not in (404, 405)  # an unknown image, path or method: not answers of POST /v1
     }  # fmt: skip
     v1_responses["429"]["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
     config_schema = {

@@ -255,15 +255,22 @@ class PluginEngine(MockEngine):
         return found
 
     async def handle_rest(
-        self, body: bytes, *, authorization: str | None, base_url: str, declared_size: int | None = None
+        self,
+        body: bytes,
+        *,
+        authorization: str | None,
+        base_url: str,
+        declared_size: int | None = None,
+        content_type: str | None = None,
     ) -> Reply:
         self._note_loop()
         reply = await super().handle_rest(
-            body, authorization=authorization, base_url=base_url, declared_size=declared_size
-        )
+            body, authorization=authorization, base_url=base_url, declared_size=declared_size,
+            content_type=content_type,
+        )  # fmt: skip
         injected_429, self._injected_429 = self._injected_429, False
         for item in reply.body.get("errors", []):
-            if item["code"] == "invalidRequestBody":
+            if item["code"] in ("invalidRequestBody", "unsupportedMediaType"):  # the request, not a task, is wrong
                 log = self.requests()
                 error = TaskError(code=item["code"], message=item["message"], hint=item.get("hint"))
                 self.invalid.append(InvalidRequest(log[-1]["id"] if log else None, (error,)))
