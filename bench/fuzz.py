@@ -8,10 +8,11 @@ log file), sends the hand-made nasty bodies of tests/test_hardening.py and then 
 generated bodies (random bytes, random JSON, mutated valid tasks, labelled invalid tasks from
 ``ideogram_kit.strategies`` when present) as ``POST /v1`` requests, then the same bodies as
 frames on one authenticated WebSocket (every fifth one binary, the rest text when UTF-8, each
-followed by a ping), and reports per transport: messages sent, answers by status (HTTP) or
-server frames by kind (WS), answers >= 500 (a 5xx-class error code in a frame), bodies failing
-the response schema, and at the end the tracebacks in the server log. Exit status 1 when any of
-those is not zero, or when the WebSocket closes.
+followed by a ping; every tenth HTTP request declares an odd Content-Type or none), and
+reports per transport: messages sent, answers by status (HTTP) or server frames by kind (WS),
+answers >= 500 (a 5xx-class error code in a frame), bodies failing the response schema, and at
+the end the tracebacks in the server log. Exit status 1 when any of those is not zero, or when
+the WebSocket closes.
 """
 
 from __future__ import annotations
@@ -85,6 +86,12 @@ def _generate(strategy: st.SearchStrategy[bytes], count: int, seed: int) -> list
     return found
 
 
+#: Every tenth request declares one of these instead of application/json (None: no header at all).
+ODD_CONTENT_TYPES = ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+                     "application/json; charset=utf-8", "application/problem+json", "*/*", "garbage", "",
+                     None)  # fmt: skip
+
+
 def fuzz_http(base: str, payloads: list[bytes]) -> list[str]:
     """POST each body; prints the figures, returns the failures."""
     statuses: collections.Counter[int] = collections.Counter()
@@ -93,7 +100,9 @@ def fuzz_http(base: str, payloads: list[bytes]) -> list[str]:
     start = time.perf_counter()
     with httpx.Client(base_url=base, headers={"Authorization": "Bearer fuzz"}, timeout=30) as client:
         for i, body in enumerate(payloads):
-            response = client.post("/v1", content=body, headers={"Content-Type": "application/json"})
+            content_type = ODD_CONTENT_TYPES[i // 10 % len(ODD_CONTENT_TYPES)] if i % 10 == 9 else "application/json"
+            headers = {} if content_type is None else {"Content-Type": content_type}
+            response = client.post("/v1", content=body, headers=headers)
             statuses[response.status_code] += 1
             if response.status_code >= 500:
                 failures.append(f"HTTP {response.status_code} for {body[:120]!r}")
