@@ -137,49 +137,30 @@ def test_a_failing_test_keeps_its_traceback_and_gets_the_payload_section(app: py
     )
 
 
-def test_a_body_that_is_not_a_request_array_fails_the_test(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
-        test_app="""
-        import httpx
-
-        def test_object_body(ideogram_mock):
-            httpx.post(ideogram_mock.base_url, json={"taskType": "ping"}, headers={"Authorization": "Bearer k"})
-        """
-    )
-    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
-
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        [
-            "  request 1:",
+@pytest.mark.parametrize(
+    ("call", "reported"),
+    [
+        pytest.param(
+            'httpx.post(ideogram_mock.base_url, json={"taskType": "ping"}, headers={"Authorization": "Bearer k"})',
             "    The body must be a non-empty JSON array of task objects. [[]invalidRequestBody[]]"
             " (hint: wrap the task in a list: *)",
-        ]
-    )
-
-
-def test_a_body_declared_as_another_content_type_fails_the_test(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
-        test_app="""
-        import json
-        import httpx
-
-        def test_form_body(ideogram_mock):
-            body = json.dumps([{"taskType": "ping"}])
-            headers = {"Authorization": "Bearer k", "Content-Type": "application/x-www-form-urlencoded"}
-            httpx.post(ideogram_mock.base_url, content=body, headers=headers)
-        """
-    )
+            id="not-a-request-array",
+        ),
+        pytest.param(
+            'httpx.post(ideogram_mock.base_url, content=json.dumps([{"taskType": "ping"}]),'
+            ' headers={"Authorization": "Bearer k", "Content-Type": "application/x-www-form-urlencoded"})',
+            "    The body is declared as 'application/x-www-form-urlencoded'; POST /v1 takes application/json."
+            " [[]unsupportedMediaType[]] (hint: send the header Content-Type: application/json*)",
+            id="declared-as-a-form",
+        ),
+    ],
+)
+def test_a_request_that_is_wrong_as_a_whole_fails_the_test(pytester: pytest.Pytester, call: str, reported: str) -> None:
+    pytester.makepyfile(test_app=f"import json\nimport httpx\n\n\ndef test_it(ideogram_mock):\n    {call}\n")
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
 
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        [
-            "  request 1:",
-            "    The body is declared as 'application/x-www-form-urlencoded'; POST /v1 takes application/json."
-            " [[]unsupportedMediaType[]] (hint: send the header Content-Type: application/json*)",
-        ]
-    )
+    result.stdout.fnmatch_lines(["  request 1:", reported])
 
 
 def test_the_live_server_is_reset_for_each_test_and_checks_payloads(app: pytest.Pytester) -> None:
