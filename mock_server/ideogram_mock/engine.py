@@ -84,6 +84,32 @@ def _nothing() -> None:
     pass
 
 
+def _is_json(content_type: str) -> bool:
+    """True for ``application/json`` and ``+json`` media types (any parameters), and for an empty header."""
+    media_type = content_type.partition(";")[0].strip().lower()
+    return not media_type or media_type == "application/json" or (media_type.endswith("+json") and "/" in media_type)
+
+
+@functools.cache
+def _key_table() -> dict[str, str]:
+    """Every property name of the request schemas, as one string each: parsed tasks share these keys."""
+    names: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(properties := node.get("properties"), dict):
+                names.update(properties)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for document in schemas.DOCUMENTS:
+        walk(schemas.load(document))
+    return {name: name for name in names}
+
+
 @functools.cache
 def _default(path: str) -> Any:
     """A parameter's default, read from the schema (never re-typed here)."""
@@ -487,7 +513,7 @@ class MockEngine:
 
     def parse(self, body: bytes | str) -> Any:
         """The JSON of a body or frame, nested at most ``max_json_depth`` deep (raises JSONInputError)."""
-        return parse_json(body, max_depth=self._config.max_json_depth)
+        return parse_json(body, max_depth=self._config.max_json_depth, key_table=_key_table())
 
     def too_many_tasks(self, tasks: list[Any], what: str = "request") -> dict[str, Any] | None:
         """The payloadTooLarge error item when ``tasks`` holds more than ``max_tasks_per_request``."""
@@ -781,9 +807,20 @@ class MockEngine:
         if retry_after is not None:
             seconds, err = self.rate_limit_error(retry_after)
             return Reply(429, {"errors": [err]}, {"Retry-After": str(seconds)})
-        if content_type is not None and self._config.require_json_content_type:
-            media_type = content_type.partition(";")[0].strip().lower()
-            if media_type and media_type != "application/json" and not media_type.endswith("+json"):
+        parse_error: JSONInputError | None = None
+        try:
+            tasks = self.parse(body)
+        except JSONInputError as exc:
+            tasks, parse_error = None, exc
+        else:
+            entry["body"] = tasks if len(body) <= _INLINE_LOG_LIMIT else "omitted (large body)"
+        wrong_type = content_type is not None and self._config.require_json_content_type and not _is_json(content_type)
+        if parse_error is not None or wrong_type:
+            # no tasks to read an authentication task from: a header key is checked first, as for any request
+            api_key = self._bearer(authorization)
+            if api_key is not None and (key_error := self.authenticate(api_key)) is not None:
+                return Reply(401, {"errors": [key_error]})
+            if content_type is not None and wrong_type:
                 entry["contentType"] = content_type
                 err = error_item(
                     "unsupportedMediaType",
@@ -792,14 +829,7 @@ class MockEngine:
                     value=content_type[:100],
                 )
                 return Reply(415, {"errors": [err]})
-        try:
-            tasks = self.parse(body)
-        except JSONInputError as exc:
-            api_key = self._bearer(authorization)
-            if api_key is not None and (key_error := self.authenticate(api_key)) is not None:
-                return Reply(401, {"errors": [key_error]})
-            return Reply(400, {"errors": [error_item("invalidRequestBody", f"The body is not JSON: {exc}")]})
-        entry["body"] = tasks if len(body) <= _INLINE_LOG_LIMIT else "omitted (large body)"
+            return Reply(400, {"errors": [error_item("invalidRequestBody", f"The body is not JSON: {parse_error}")]})
         if not isinstance(tasks, list) or not tasks:
             message = "The body must be a non-empty JSON array of task objects."
             hint = 'wrap the task in a list: [{"taskType": "imageInference", ...}]'

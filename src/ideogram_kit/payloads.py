@@ -10,10 +10,11 @@ that cannot be too deep, so only the others are scanned before parsing.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
-import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,12 +53,14 @@ class _DuplicateKey(ValueError):
     pass
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def _unique_keys(pairs: list[tuple[str, Any]], key_table: Mapping[str, str] | None = None) -> dict[str, Any]:
     """``object_pairs_hook``: a JSON object, refusing a key given twice (JSON leaves it undefined).
 
-    Keys are interned: a server holding a thousand parsed tasks then holds each key name once.
+    With ``key_table``, a key found in it is replaced by the table's string: a server holding a
+    thousand parsed tasks then holds each known key name once. Other keys stay as parsed (not
+    interned: on some CPython versions interned strings live forever, and keys come from clients).
     """
-    obj = {sys.intern(key): value for key, value in pairs}
+    obj = dict(pairs) if key_table is None else {key_table.get(key, key): value for key, value in pairs}
     if len(obj) != len(pairs):
         seen: set[str] = set()
         for key, _ in pairs:
@@ -111,10 +114,11 @@ def _problem(text: str, problem: _Problem) -> JSONInputError:
     return JSONInputError(problem.message, line, column)
 
 
-def parse_json(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
+def parse_json(data: bytes | str, *, max_depth: int = MAX_DEPTH, key_table: Mapping[str, str] | None = None) -> Any:
     """Parse one JSON document strictly, nested at most ``max_depth`` arrays/objects deep.
 
-    Raises :class:`JSONInputError` on anything else.
+    ``key_table`` maps known key names to the string objects to use for them (see
+    :func:`_unique_keys`). Raises :class:`JSONInputError` on anything else.
     """
     if isinstance(data, bytes):
         try:
@@ -133,7 +137,12 @@ def parse_json(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
         raise _problem(text, problem)
     try:
         return json.loads(
-            text, parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=_unique_keys
+            text,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+            object_pairs_hook=_unique_keys
+            if key_table is None
+            else functools.partial(_unique_keys, key_table=key_table),
         )
     except json.JSONDecodeError as exc:
         raise JSONInputError(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from None
