@@ -7,6 +7,7 @@ receivers) is in the second half: servers bind 127.0.0.1 on free ports.
 from __future__ import annotations
 
 import asyncio
+import http
 import json
 import signal
 import socket
@@ -405,7 +406,30 @@ def test_what_http_cannot_parse_gets_a_runware_error_and_the_server_goes_on(
         answer = read_response(sock)
     got_status, content_type, err = http_error(answer)
     assert (got_status, content_type, err["code"]) == (status, "application/json", code), answer[:300]
+    assert answer.startswith(f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}\r\n".encode())
     assert schemas.error_codes()[code].http_status == status
+    assert httpx.post(f"{server.url}/v1", json=[PING], headers=AUTH).status_code == 200
+
+
+def test_garbage_after_an_answered_request_closes_quietly(
+    server: BackgroundServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The app answered 413 to a chunked body before its end; what follows is not valid chunking.
+
+    h11 fails on it when no answer can be sent any more: the connection is closed, no traceback.
+    """
+    server.engine.configure({"maxBodyBytes": 1000})
+    try:
+        with socket.create_connection(("127.0.0.1", port_of(server.url))) as sock:
+            sock.sendall(b"POST /v1 HTTP/1.1\r\nHost: mock\r\nTransfer-Encoding: chunked\r\n\r\n7d0\r\n" + b"x" * 2000)
+            answer = read_response(sock)
+            assert http_error(answer)[2]["code"] == "payloadTooLarge"
+            sock.sendall(b"\r\nzz\r\n")
+            sock.settimeout(5)
+            assert sock.recv(65536) == b"", "the connection is closed, with nothing more sent"
+    finally:
+        server.engine.configure({"maxBodyBytes": MockConfig().max_body_bytes})
+    assert [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()] == []
     assert httpx.post(f"{server.url}/v1", json=[PING], headers=AUTH).status_code == 200
 
 
@@ -415,6 +439,7 @@ def test_what_http_cannot_parse_gets_a_runware_error_and_the_server_goes_on(
         ("GET", "/v2", 404, "unknownEndpoint"),
         ("GET", "/v1", 405, "methodNotAllowed"),
         ("DELETE", "/_mock/reset", 405, "methodNotAllowed"),
+        ("DELETE", "/_mock/config", 405, "methodNotAllowed"),
     ],
 )
 def test_unknown_routes_and_methods_get_runware_errors(
@@ -426,6 +451,8 @@ def test_unknown_routes_and_methods_get_runware_errors(
     assert err["code"] == code and path in err["message"]
     if status == 405:
         assert response.headers["allow"] and response.headers["allow"] in err["message"]
+        expected = {"/v1": {"POST"}, "/_mock/reset": {"POST"}, "/_mock/config": {"GET", "PATCH", "POST"}}[path]
+        assert expected <= set(response.headers["allow"].split(", "))
 
 
 def test_sigterm_with_deliveries_hanging_and_a_client_that_never_finishes() -> None:

@@ -120,10 +120,9 @@ def create_app(config: MockConfig | None = None, engine: MockEngine | None = Non
         engine.reset()
         return _json({"reset": True})
 
-    async def get_config(request: Request) -> Response:
-        return dashboard.inspection_response(request, engine, engine.config.to_dict)
-
-    async def patch_config(request: Request) -> Response:
+    async def config_route(request: Request) -> Response:
+        if request.method in ("GET", "HEAD"):
+            return dashboard.inspection_response(request, engine, engine.config.to_dict)
         try:
             changes = json.loads(await request.body() or b"{}")
             config = engine.configure(changes)
@@ -144,8 +143,7 @@ def create_app(config: MockConfig | None = None, engine: MockEngine | None = Non
         Route("/_mock/tasks/{task_uuid}", get_task, methods=["GET"]),
         Route("/_mock/deliveries", list_deliveries, methods=["GET"]),
         Route("/_mock/reset", reset, methods=["POST"]),
-        Route("/_mock/config", get_config, methods=["GET"]),
-        Route("/_mock/config", patch_config, methods=["PATCH", "POST"]),
+        Route("/_mock/config", config_route, methods=["GET", "PATCH", "POST"]),  # one route: a 405 lists all three
         Route("/openapi.json", openapi, methods=["GET"]),
         *dashboard.routes(engine),
     ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http
 import math
 import socket
 import sys
@@ -112,16 +113,23 @@ class _HTTPProtocol(H11Protocol):
     """
 
     def send_400_response(self, msg: str) -> None:
-        exc = sys.exc_info()[1]  # called from uvicorn's `except h11.RemoteProtocolError`
-        hint = exc.error_status_hint if isinstance(exc, h11.RemoteProtocolError) else 400
-        if hint == 431:
+        if self.conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
+            self.transport.close()  # the app has answered already (e.g. a 413 mid-body): nothing more to send
+            return
+        exc = sys.exc_info()[1]  # uvicorn calls this from its `except h11.RemoteProtocolError`
+        protocol_error = exc if isinstance(exc, h11.RemoteProtocolError) else None
+        if protocol_error is not None and protocol_error.error_status_hint == 431:
             status, err = 431, error_item("headersTooLarge", "The request's header block is over 16 KiB.")
         else:
-            detail = f": {exc}" if isinstance(exc, h11.RemoteProtocolError) and str(exc) else "."
-            status, err = 400, error_item("invalidHttpRequest", f"The request is not valid HTTP/1.1{detail}")
+            detail = str(protocol_error or "")[:200]  # h11 may quote the client's bytes: keep it short
+            message = "The request is not valid HTTP/1.1" + (f": {detail}" if detail else ".")
+            status, err = 400, error_item("invalidHttpRequest", message)
         body = protocol.encode({"errors": [err]})
         headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
-        for event in (h11.Response(status_code=status, headers=headers), h11.Data(data=body), h11.EndOfMessage()):
+        reason = http.HTTPStatus(status).phrase.encode()
+        events = (h11.Response(status_code=status, headers=headers, reason=reason), h11.Data(data=body),
+                  h11.EndOfMessage())  # fmt: skip
+        for event in events:
             self.transport.write(self.conn.send(event) or b"")
         self.transport.close()
 
