@@ -512,20 +512,35 @@ async def test_413_names_the_declared_size_or_the_limit() -> None:
 @pytest.mark.anyio
 @pytest.mark.parametrize(
     "content_type",
-    ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/xml"],
+    [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/xml",
+        "+json",
+        "application/json-seq",
+    ],
 )
 async def test_a_declared_non_json_content_type_gets_415_with_a_hint(
     client: httpx.AsyncClient, engine: MockEngine, content_type: str
 ) -> None:
-    body = json.dumps([make_task()]).encode()
-    response = await client.post("/v1", content=body, headers={"Content-Type": content_type})
+    task = make_task()
+    response = await client.post("/v1", content=json.dumps([task]).encode(), headers={"Content-Type": content_type})
     assert response.status_code == 415
     [err] = response.json()["errors"]
     assert err["code"] == "unsupportedMediaType" and content_type in err["message"]
     assert "Content-Type: application/json" in err["hint"]
     assert schemas.error_codes()["unsupportedMediaType"].http_status == 415
     assert engine.tasks() == [], "a refused request starts no task"
-    assert engine.requests()[-1]["status"] == 415, "the refused request is in the log"
+    logged = engine.requests()[-1]
+    assert (logged["status"], logged["body"], logged["contentType"]) == (415, [task], content_type), "logged as sent"
+
+
+@pytest.mark.anyio
+async def test_a_bad_key_is_told_before_a_wrong_content_type(client: httpx.AsyncClient) -> None:
+    headers = {"Authorization": "Bearer invalid", "Content-Type": "text/plain"}
+    response = await client.post("/v1", content=b"[]", headers=headers)
+    assert (response.status_code, response.json()["errors"][0]["code"]) == (401, "invalidApiKey")
 
 
 @pytest.mark.anyio

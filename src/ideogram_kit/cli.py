@@ -432,9 +432,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, stdin: Any = None, stdout: TextIO | None = None) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
     parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
-    if extra:  # before "COMMAND is required": `ideogram-kit --frobnicate` names what is wrong
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words and words[0].startswith("-") and words[0] not in ("-h", "--help"):
+        # `ideogram-kit --port 0 serve`: name the option, not "invalid choice: '0'" or a missing COMMAND
+        parser.error(f"unrecognized arguments: {words[0]} (options go after the COMMAND: ideogram-kit COMMAND ...)")
+    args = parser.parse_args(words)
     if args.command is None:
         parser.error("a COMMAND is required (validate, schema, generate or serve; see --help)")
     out = stdout or sys.stdout
