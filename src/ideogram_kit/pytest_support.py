@@ -254,20 +254,9 @@ class PluginEngine(MockEngine):
             self.invalid.append(InvalidRequest(log[-1]["id"] if log else None, errors))
         return found
 
-    async def handle_rest(
-        self,
-        body: bytes,
-        *,
-        authorization: str | None,
-        base_url: str,
-        declared_size: int | None = None,
-        content_type: str | None = None,
-    ) -> Reply:
+    async def handle_rest(self, body: bytes, **transport: Any) -> Reply:
         self._note_loop()
-        reply = await super().handle_rest(
-            body, authorization=authorization, base_url=base_url, declared_size=declared_size,
-            content_type=content_type,
-        )  # fmt: skip
+        reply = await super().handle_rest(body, **transport)  # the transport's keywords, whatever the engine takes
         injected_429, self._injected_429 = self._injected_429, False
         for item in reply.body.get("errors", []):
             if item["code"] in ("invalidRequestBody", "unsupportedMediaType"):  # the request, not a task, is wrong
