@@ -28,7 +28,7 @@ import contextlib
 import ipaddress
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -105,7 +105,11 @@ class DeliveryAttempt:
     at: float
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # every field is a scalar, so no deep copy (asdict) is needed; the log converts each attempt on every read
+        return {name: getattr(self, name) for name in _ATTEMPT_FIELDS}
+
+
+_ATTEMPT_FIELDS = tuple(f.name for f in fields(DeliveryAttempt))
 
 
 @dataclass(frozen=True, slots=True)
