@@ -14,9 +14,12 @@ PACKAGES = {"ideogram_kit": ROOT / "src" / "ideogram_kit", "ideogram_mock": ROOT
 ALLOWED: dict[str, set[str]] = {
     "ideogram_kit.errors": set(),
     "ideogram_kit.compiler": set(),
+    "ideogram_kit.codes": set(),
     "ideogram_kit.schemas": {"ideogram_kit.errors"},
     "ideogram_kit.payloads": {"ideogram_kit.errors"},
-    "ideogram_kit.validation": {"ideogram_kit.errors", "ideogram_kit.schemas", "ideogram_kit.compiler"},
+    "ideogram_kit.payload_warnings": {"ideogram_kit.errors", "ideogram_kit.schemas", "ideogram_kit.codes"},
+    "ideogram_kit.validation": {"ideogram_kit.errors", "ideogram_kit.schemas", "ideogram_kit.compiler",
+                                "ideogram_kit.codes", "ideogram_kit.payload_warnings"},
 }
 #: what no module of the mock may import: the layers above it
 MOCK_MAY_NOT = {"ideogram_kit.strategies", "ideogram_kit.types", "ideogram_kit.cli", "ideogram_kit.plugin",

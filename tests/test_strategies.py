@@ -33,6 +33,10 @@ def labels(payload: Any) -> list[tuple[str, str | None]]:
     return [(e.code, e.parameter) for e in ideogram_kit.validate(payload)]
 
 
+def kinds(payload: Any) -> list[tuple[str, str | None]]:
+    return [(e.kind, e.parameter) for e in ideogram_kit.validate(payload)]
+
+
 def flatten(obj: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
     for key, value in obj.items():
         yield prefix + key, value
@@ -45,12 +49,14 @@ def flatten(obj: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any
 
 @given(valid_tasks())
 def test_every_valid_task_passes_the_validator(task: dict[str, Any]) -> None:
-    assert ideogram_kit.validate(task) == []
+    result = ideogram_kit.validate(task)
+    assert result == [] and result.warnings == ()  # valid tasks keep to the model page: no warnings either
 
 
 @given(invalid_tasks())
 def test_every_invalid_case_fails_with_exactly_its_label(case: InvalidCase) -> None:
     assert labels(case.payload) == [(case.code, case.parameter)], case.reason
+    assert kinds(case.payload) == [(case.kind, case.parameter)], case.reason
 
 
 def test_every_mutation_is_labelled_right() -> None:
@@ -63,7 +69,7 @@ def test_every_mutation_is_labelled_right() -> None:
 
 
 def test_the_mistakes_cover_the_catalogue_rules() -> None:
-    kinds = {(m.kind, m.code) for m in strategies._MUTATIONS}
+    found = {(m.kind, m.error_kind) for m in strategies._MUTATIONS}
     expected = {
         ("missing", "missingParameter"),
         ("type", "invalidType"),
@@ -81,9 +87,9 @@ def test_the_mistakes_cover_the_catalogue_rules() -> None:
         ("long", "invalidLength"),
         ("short", "invalidLength"),
         ("unknown", "unknownParameter"),
-        ("conflict", "conflictingParameters"),
     }
-    assert expected <= kinds
+    assert expected <= found
+    assert {m.code for m in strategies._MUTATIONS} <= set(ideogram_kit.ERROR_CODES)
     targets = {(m.kind, m.target) for m in strategies._MUTATIONS}
     for path in TASK["required"]:
         assert ("missing", path) in targets
@@ -125,14 +131,14 @@ def test_a_bounded_run_reaches_every_value() -> None:
     assert {(t["width"], t["height"]) for t in tasks} == set(schemas.allowed_sizes())
     assert forms == {"uuid", "httpUrl", "imageDataUri", "base64"}
     for path, schema in PARAMS.items():
-        for value in schema.get("enum", ()):
+        for value in schema.get("x-modelPageEnum", schema.get("enum", ())):  # values that only warn: not made
             assert value in seen[path], (path, value)
         for bound in ("minimum", "maximum"):
             if bound in schema:
                 assert schema[bound] in seen[path], (path, bound)
         if "maxLength" in schema:
             assert any(len(v) == schema["maxLength"] for v in seen[path]), path
-        assert present[path] > 0, path
+        assert (present[path] > 0) != bool(schema.get("deprecated")), path  # deprecated ones only when asked
         if path not in TASK["required"] and path != "inputs.referenceImages":
             assert present[path] < len(tasks), f"{path} is never absent"
     assert any(not p.isascii() for p in seen["positivePrompt"])
@@ -163,8 +169,8 @@ def test_shrinking_keeps_the_case_invalid_for_its_reason() -> None:
         seen.append(case)
         return case.parameter.startswith("providerSettings")
 
-    minimal = find(invalid_tasks(code="outOfRange"), failing, settings=settings(database=None, max_examples=500))
-    assert labels(minimal.payload) == [("outOfRange", "providerSettings.ideogram.remixStrength")]
+    minimal = find(invalid_tasks(kind="outOfRange"), failing, settings=settings(database=None, max_examples=500))
+    assert kinds(minimal.payload) == [("outOfRange", "providerSettings.ideogram.remixStrength")]
     assert minimal.payload["providerSettings"] == {"ideogram": {"remixStrength": 0}}  # the bound, minus one
     # every example hypothesis tried on the way is still labelled right
     assert len(seen) > 50
@@ -240,11 +246,13 @@ def test_invalid_tasks_filters_by_parameter_and_code() -> None:
     for case in sample(invalid_tasks(parameter="ttl"), 30, seed=4):
         assert case.parameter == "ttl"
         assert labels(case.payload) == [(case.code, "ttl")]
-    for case in sample(invalid_tasks(code="invalidLength"), 30, seed=4):
-        assert case.code == "invalidLength"
-        assert labels(case.payload) == [("invalidLength", case.parameter)]
+    for case in sample(invalid_tasks(kind="invalidLength"), 30, seed=4):
+        assert case.kind == "invalidLength"
+        assert kinds(case.payload) == [("invalidLength", case.parameter)]
+    for case in sample(invalid_tasks(code="invalidRemixStrength"), 20, seed=4):
+        assert (case.code, case.parameter) == ("invalidRemixStrength", "providerSettings.ideogram.remixStrength")
     with pytest.raises(InvalidArgument, match="matches no mistake"):
-        invalid_tasks(parameter="ttl", code="unsupportedModel")
+        invalid_tasks(parameter="ttl", code="invalidModel")
 
 
 def test_invalid_case_serialises_with_its_label() -> None:
@@ -253,6 +261,7 @@ def test_invalid_case_serialises_with_its_label() -> None:
         "payload": case.payload,
         "parameter": "model",
         "code": case.code,
+        "kind": case.kind,
         "reason": case.reason,
     }
 

@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import ideogram_kit
+from ideogram_kit import schemas
 from ideogram_kit import (
     InvalidPayload,
     PayloadAssertionError,
@@ -110,13 +111,13 @@ def test_docs_example_is_valid() -> None:
 def test_numeric_bounds(path: str, low: int, high: int | None) -> None:
     assert is_valid(with_value(path, low))
     err = only_error(with_value(path, low - 1))
-    assert (err.code, err.parameter, err.min, err.value) == ("outOfRange", path, low, low - 1)
+    assert (err.kind, err.parameter, err.min, err.value) == ("outOfRange", path, low, low - 1)
     if high is None:
         assert is_valid(with_value(path, 10**9))
         return
     assert is_valid(with_value(path, high))
     err = only_error(with_value(path, high + 1))
-    assert (err.code, err.parameter, err.min, err.max, err.value) == ("outOfRange", path, low, high, high + 1)
+    assert (err.kind, err.parameter, err.min, err.max, err.value) == ("outOfRange", path, low, high, high + 1)
     assert f"between {low} and {high}" in err.message and str(high + 1) in err.message
 
 
@@ -126,7 +127,7 @@ def test_prompt_lengths(path: str, low: int, high: int) -> None:
     assert is_valid(with_value(path, "é" * high))  # code points, not bytes
     for bad in ("", "x" * (high + 1)):
         err = only_error(with_value(path, bad))
-        assert (err.code, err.parameter, err.min, err.max) == ("invalidLength", path, low, high)
+        assert (err.kind, err.parameter, err.min, err.max) == ("invalidLength", path, low, high)
 
 
 @pytest.mark.parametrize(("path", "values"), ENUMS)
@@ -134,9 +135,9 @@ def test_every_enum_value_and_a_wrong_one(path: str, values: list[str]) -> None:
     for value in values:
         assert is_valid(with_value(path, value)), value
     err = only_error(with_value(path, values[0] + "X"))
-    assert err.code == "invalidValue"
+    assert err.kind == "invalidValue"
     assert err.parameter == path
-    assert list(err.allowed_values or ()) == values
+    assert list(err.allowed_values or ()) == schemas.parameter_schema(path)["enum"]  # general reference's values too
 
 
 def test_enum_did_you_mean_ignores_case() -> None:
@@ -153,7 +154,7 @@ def test_every_allowed_size(width: int, height: int) -> None:
 @pytest.mark.parametrize(("width", "height"), [(w, h) for w, h in SIZES if (h, w) not in SIZES])
 def test_swapped_sizes_are_rejected_once(width: int, height: int) -> None:
     err = only_error({**DOCS_EXAMPLE, "width": height, "height": width})
-    assert err.code == "unsupportedDimensions"
+    assert err.kind == "unsupportedDimensions"
     assert sorted(err.allowed_sizes or ()) == sorted(SIZES)
 
 
@@ -163,16 +164,16 @@ def test_swapped_sizes_are_rejected_once(width: int, height: int) -> None:
 )
 def test_unsupported_size_names_the_parameter(width: int, height: int, parameter: str) -> None:
     err = only_error({**DOCS_EXAMPLE, "width": width, "height": height})
-    assert (err.code, err.parameter) == ("unsupportedDimensions", parameter)
+    assert (err.kind, err.parameter) == ("unsupportedDimensions", parameter)
     assert "1024x1024" in (err.hint or "")
 
 
 @pytest.mark.parametrize("width", ["1024", [1024], {"w": 1024}, True, None, 1024.5])
 def test_size_of_wrong_type_is_one_type_error(width: Any) -> None:
     err = only_error({**DOCS_EXAMPLE, "width": width})
-    assert (err.code, err.parameter, err.type) == ("invalidType", "width", "integer")
+    assert (err.kind, err.parameter, err.type) == ("invalidType", "width", "integer")
     err = only_error({**DOCS_EXAMPLE, "height": width})
-    assert (err.code, err.parameter, err.type) == ("invalidType", "height", "integer")
+    assert (err.kind, err.parameter, err.type) == ("invalidType", "height", "integer")
 
 
 @pytest.mark.parametrize("ref", IMAGE_REFS)
@@ -184,7 +185,7 @@ def test_image_reference_forms(ref: str) -> None:
 @pytest.mark.parametrize("ref", BAD_IMAGE_REFS)
 def test_broken_image_reference_is_one_format_error(ref: str) -> None:
     err = only_error(with_value("inputs.referenceImages", [ref]))
-    assert (err.code, err.parameter) == ("invalidFormat", "inputs.referenceImages[0]")
+    assert (err.kind, err.parameter) == ("invalidFormat", "inputs.referenceImages[0]")
     assert "image reference" in err.message
 
 
@@ -197,18 +198,18 @@ def test_image_counts(path: str, low: int, high: int) -> None:
     assert is_valid(with_value(path, [ref] * high))
     for count in (low - 1, high + 1):
         err = only_error(with_value(path, [ref] * count))
-        assert (err.code, err.parameter, err.min, err.max) == ("invalidLength", path, low, high)
+        assert (err.kind, err.parameter, err.min, err.max) == ("invalidLength", path, low, high)
 
 
 @pytest.mark.parametrize("path", ["taskType", "taskUUID", "model", "positivePrompt", "width", "height", "inputs"])
 def test_required_parameters(path: str) -> None:
     err = only_error(without(path))
-    assert (err.code, err.parameter) == ("missingParameter", path)
+    assert (err.kind, err.parameter) == ("missingParameter", path)
 
 
 def test_reference_images_required_inside_inputs() -> None:
     err = only_error(with_value("inputs", {}))
-    assert (err.code, err.parameter) == ("missingParameter", "inputs.referenceImages")
+    assert (err.kind, err.parameter) == ("missingParameter", "inputs.referenceImages")
 
 
 @pytest.mark.parametrize(
@@ -216,7 +217,7 @@ def test_reference_images_required_inside_inputs() -> None:
 )
 def test_task_uuid_must_be_v4(value: str) -> None:
     err = only_error(with_value("taskUUID", value))
-    assert (err.code, err.parameter) == ("invalidFormat", "taskUUID")
+    assert (err.kind, err.parameter) == ("invalidFormat", "taskUUID")
     assert "UUID v4" in err.message
 
 
@@ -226,30 +227,38 @@ def test_outbound_urls(path: str) -> None:
     assert is_valid(with_value(path, "http://127.0.0.1:9000/hook"))
     for bad in ("ftp://example.com/x", "/relative/path", "https://", "example.com/hook", "https://exa mple.com"):
         err = only_error(with_value(path, bad))
-        assert (err.code, err.parameter) == ("invalidFormat", path), bad
+        assert (err.kind, err.parameter) == ("invalidFormat", path), bad
 
 
 def test_model_must_be_remix() -> None:
     err = only_error(with_value("model", "ideogram:1@1"))
-    assert (err.code, err.parameter, err.allowed_values) == ("unsupportedModel", "model", ("ideogram:1@2",))
+    assert (err.kind, err.parameter, err.allowed_values) == ("unsupportedModel", "model", ("ideogram:1@2",))
 
 
-def test_ttl_only_with_url_output() -> None:
-    assert is_valid(with_value("ttl", 60))
-    assert is_valid({**DOCS_EXAMPLE, "ttl": 60, "outputType": "URL"})
+def test_ttl_without_url_output_is_accepted_with_a_warning() -> None:
+    # Runware's docs: ttl "only takes effect" with URL output, the wording of an ignored setting, not an error
+    for ok in (with_value("ttl", 60), {**DOCS_EXAMPLE, "ttl": 60, "outputType": "URL"}):
+        result = validate(ok)
+        assert result == [] and result.warnings == ()
     for output in ("base64Data", "dataURI"):
-        err = only_error({**DOCS_EXAMPLE, "ttl": 60, "outputType": output})
-        assert (err.code, err.parameter, err.value) == ("conflictingParameters", "ttl", output)
+        result = validate({**DOCS_EXAMPLE, "ttl": 60, "outputType": output})
+        assert result == []
+        (warning,) = result.warnings
+        assert (warning.code, warning.parameter, warning.value, warning.severity) == (
+            "ineffectiveParameter", "ttl", 60, "warning",
+        )  # fmt: skip
+        assert output in warning.message and "ignored" in warning.message
 
 
-def test_ttl_too_small_and_misplaced_are_two_mistakes() -> None:
-    codes = {(e.code, e.parameter) for e in validate({**DOCS_EXAMPLE, "ttl": 5, "outputType": "dataURI"})}
-    assert codes == {("outOfRange", "ttl"), ("conflictingParameters", "ttl")}
+def test_ttl_too_small_without_url_output_is_one_error() -> None:
+    result = validate({**DOCS_EXAMPLE, "ttl": 5, "outputType": "dataURI"})
+    assert [(e.kind, e.code, e.parameter) for e in result] == [("outOfRange", "invalidTtl", "ttl")]
+    assert result.warnings == ()  # an invalid task gets errors, not warnings
 
 
 def test_bad_output_type_with_ttl_is_one_mistake() -> None:
     err = only_error({**DOCS_EXAMPLE, "ttl": 60, "outputType": "url"})
-    assert (err.code, err.parameter, err.suggestion) == ("invalidValue", "outputType", "URL")
+    assert (err.kind, err.parameter, err.suggestion) == ("invalidValue", "outputType", "URL")
 
 
 @pytest.mark.parametrize(
@@ -258,17 +267,18 @@ def test_bad_output_type_with_ttl_is_one_mistake() -> None:
         ("safety.checkContent", "yes", "boolean"),
         ("includeCost", 1, "boolean"),
         ("numberResults", 2.5, "integer"),
+        ("outputQuality", "high", "integer"),
         ("numberResults", True, "integer"),
         ("providerSettings.ideogram.remixStrength", "75", "integer"),
         ("positivePrompt", 42, "string"),
         ("safety", [], "object"),
-        ("inputs.referenceImages", "c64351d5-4c59-42f7-95e1-eace013eddab", "array"),
+        ("inputs.referenceImages", "c64351d5-4c59-42f7-95e1-eace013eddab", "string[]"),
         ("providerSettings", None, "object"),
     ],
 )
 def test_wrong_types(path: str, value: Any, type_: str) -> None:
     err = only_error(with_value(path, value))
-    assert (err.code, err.parameter, err.type) == ("invalidType", path, type_)
+    assert (err.kind, err.parameter, err.type) == ("invalidType", path, type_)
 
 
 @pytest.mark.parametrize(
@@ -283,7 +293,9 @@ def test_wrong_types(path: str, value: Any, type_: str) -> None:
 )
 def test_type_errors_name_what_was_sent_once(value: Any, got: str) -> None:
     err = only_error(with_value("providerSettings.ideogram.remixStrength", value))
-    assert err.message == f"'providerSettings.ideogram.remixStrength' must be an integer, {got}"
+    assert err.message == (
+        f"Invalid value for 'remixStrength' parameter. It must be an integer value between 1 and 100, {got}"
+    )
 
 
 def test_integral_float_is_an_integer_as_json_schema_says() -> None:
@@ -292,7 +304,7 @@ def test_integral_float_is_an_integer_as_json_schema_says() -> None:
 
 def test_unknown_keys_with_did_you_mean() -> None:
     err = only_error(with_value("providerSettings.ideogram.remixStrenght", 75))
-    assert err.code == "unknownParameter"
+    assert err.kind == "unknownParameter"
     assert err.parameter == "providerSettings.ideogram.remixStrenght"
     assert err.suggestion == "providerSettings.ideogram.remixStrength"
     assert "Did you mean 'providerSettings.ideogram.remixStrength'?" in err.message
@@ -300,7 +312,7 @@ def test_unknown_keys_with_did_you_mean() -> None:
 
 def test_setting_at_the_wrong_level_points_to_its_place() -> None:
     err = only_error({**DOCS_EXAMPLE, "styleType": "ANIME"})
-    assert (err.code, err.parameter) == ("unknownParameter", "styleType")
+    assert (err.kind, err.parameter) == ("unknownParameter", "styleType")
     assert err.suggestion == "providerSettings.ideogram.styleType"
     assert err.hint == "move it to providerSettings.ideogram.styleType"
 
@@ -308,14 +320,14 @@ def test_setting_at_the_wrong_level_points_to_its_place() -> None:
 @pytest.mark.parametrize("path", ["inputs.maskImage", "safety.level", "providerSettings.openai", "seed"])
 def test_closed_objects(path: str) -> None:
     err = only_error(with_value(path, 1))
-    assert (err.code, err.parameter) == ("unknownParameter", path)
+    assert (err.kind, err.parameter) == ("unknownParameter", path)
 
 
 def test_two_mistakes_give_two_errors() -> None:
     task = with_value("providerSettings.ideogram.remixStrength", 500)
     task["inputs"]["referenceImages"] = ["???"]
     errors = validate(task)
-    assert sorted((e.code, e.parameter) for e in errors) == [
+    assert sorted((e.kind, e.parameter) for e in errors) == [
         ("invalidFormat", "inputs.referenceImages[0]"),
         ("outOfRange", "providerSettings.ideogram.remixStrength"),
     ]
@@ -326,7 +338,7 @@ def test_two_mistakes_give_two_errors() -> None:
 
 def test_a_tuple_of_tasks_is_a_request() -> None:
     assert validate((DOCS_EXAMPLE,)) == []
-    assert only_error((DOCS_EXAMPLE, DOCS_EXAMPLE)).code == "conflictTaskUUID"
+    assert only_error((DOCS_EXAMPLE, DOCS_EXAMPLE)).kind == "conflictTaskUUID"
 
 
 def test_request_with_every_task_type() -> None:
@@ -349,7 +361,7 @@ def test_errors_carry_task_index_uuid_and_type() -> None:
 def test_duplicate_task_uuid_is_an_error_on_the_second_task() -> None:
     third = {**DOCS_EXAMPLE, "taskUUID": str(uuid.uuid4())}
     err = only_error([DOCS_EXAMPLE, third, {**DOCS_EXAMPLE}])
-    assert (err.code, err.parameter, err.task_index) == ("conflictTaskUUID", "taskUUID", 2)
+    assert (err.kind, err.parameter, err.task_index) == ("conflictTaskUUID", "taskUUID", 2)
     assert not is_valid([DOCS_EXAMPLE, DOCS_EXAMPLE])
 
 
@@ -377,14 +389,14 @@ def test_polling_the_same_task_twice_is_not_a_duplicate() -> None:
 )
 def test_malformed_requests(payload: Any, code: str, parameter: str | None) -> None:
     err = only_error(payload)
-    assert (err.code, err.parameter) == (code, parameter)
+    assert (err.kind, err.parameter) == (code, parameter)
 
 
 def test_huge_and_odd_numbers_are_reported_not_raised() -> None:
     err = only_error(with_value("numberResults", 10**30))
-    assert (err.code, err.max) == ("outOfRange", 20)
+    assert (err.kind, err.max) == ("outOfRange", 20)
     err = only_error(with_value("numberResults", float("inf")))
-    assert err.code in ("invalidType", "outOfRange")
+    assert err.kind in ("invalidType", "outOfRange")
     assert err.to_dict()["value"] == "inf"  # JSON-safe
 
 
@@ -393,7 +405,7 @@ def test_deeply_nested_unknown_value_does_not_recurse() -> None:
     for _ in range(50_000):
         deep = [deep]
     err = only_error(with_value("safety", {"extra": deep}))
-    assert (err.code, err.parameter) == ("unknownParameter", "safety.extra")
+    assert (err.kind, err.parameter) == ("unknownParameter", "safety.extra")
     assert err.to_dict()["value"] == "an array of 1 item"
 
 
@@ -407,7 +419,6 @@ def test_every_code_is_in_the_catalogue() -> None:
         with_value("taskUUID", "x"),
         with_value("foo", 1),
         with_value("height", 1),
-        {**DOCS_EXAMPLE, "ttl": 60, "outputType": "dataURI"},
         with_value("model", "x"),
     ]
     codes = {e.code for payload in bad for e in validate(payload)}
@@ -424,7 +435,7 @@ def test_check_raises_with_every_error() -> None:
         check(task)
     assert {e.parameter for e in info.value.errors} == {"numberResults", "width"}
     assert "2 validation errors" in str(info.value)
-    assert "numberResults" in str(info.value) and "[outOfRange]" in str(info.value)
+    assert "numberResults" in str(info.value) and "[invalidNumberResults]" in str(info.value)
     assert not isinstance(info.value, AssertionError)
 
 
@@ -517,3 +528,106 @@ def doc_tasks(draw: st.DrawFn) -> dict[str, Any]:
 def test_tasks_built_from_the_doc_are_accepted(task: dict[str, Any]) -> None:
     assert validate(task) == []
     assert is_valid([task, {"taskType": "getResponse", "taskUUID": task["taskUUID"]}])
+
+
+# -- Runware's dialect: per-parameter codes, its message style, its fields --------------------------
+
+
+def test_out_of_range_speaks_runwares_dialect() -> None:
+    err = only_error(with_value("providerSettings.ideogram.remixStrength", 150))
+    item = err.to_dict()
+    assert (err.kind, item["code"]) == ("outOfRange", "invalidRemixStrength")
+    assert item["parameter"] == "providerSettings.ideogram.remixStrength"
+    assert (item["type"], item["min"], item["max"]) == ("integer", 1, 100)
+    assert item["message"] == (
+        "Invalid value for 'remixStrength' parameter. It must be an integer value between 1 and 100, got 150."
+    )
+    assert item["documentation"] == "https://runware.ai/docs/en/image-inference/api-reference"
+    assert (item["taskType"], item["taskUUID"]) == ("imageInference", DOCS_EXAMPLE["taskUUID"])
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "code", "anchor"),
+    [
+        ("width", "x", "invalidWidth", "#request-width"),
+        ("inputs.referenceImages", ["not an image"], "invalidReferenceImages", "#request-inputs"),
+        ("outputType", "PNG", "invalidOutputType", "#request-outputtype"),
+        ("taskUUID", "x", "invalidTaskUUID", "#request-taskuuid"),
+        ("model", "ideogram:1@1", "invalidModel", "#request-model"),
+        ("safety.mode", "strict", "invalidMode", "#request-safety"),
+    ],
+)
+def test_codes_and_links_are_named_per_parameter(path: str, value: Any, code: str, anchor: str) -> None:
+    err = only_error(with_value(path, value))
+    assert err.code == code
+    assert err.documentation == "https://runware.ai/docs/en/image-inference/api-reference" + anchor
+
+
+def test_missing_parameter_message_and_code() -> None:
+    err = only_error(without("positivePrompt"))
+    assert (err.kind, err.code, err.type) == ("missingParameter", "missingPositivePrompt", "string")
+    assert err.message == "Missing required parameter: 'positivePrompt'."
+
+
+def test_misspelt_key_is_unsupported_parameter_with_did_you_mean() -> None:
+    err = only_error(with_value("providerSettings.ideogram.remixStrenght", 75))
+    assert (err.kind, err.code, err.parameter) == (
+        "unknownParameter", "unsupportedParameter", "providerSettings.ideogram.remixStrenght",
+    )  # fmt: skip
+    assert err.message.startswith(
+        "Unsupported use of 'remixStrenght' parameter. This parameter is not supported for the selected model. "
+        "Supported parameters in providerSettings.ideogram: magicPrompt, remixStrength,"
+    )
+    assert err.message.endswith("Did you mean 'providerSettings.ideogram.remixStrength'?")
+
+
+@pytest.mark.parametrize("key", ["seed", "steps", "CFGScale", "scheduler"])
+def test_general_parameters_the_model_page_lacks_are_unsupported(key: str) -> None:
+    assert only_error(with_value(key, 1)).code == "unsupportedParameter"
+
+
+def test_unsupported_dimensions_list_every_size() -> None:
+    err = only_error({**DOCS_EXAMPLE, "height": 1000})
+    assert err.code == "unsupportedDimensions"
+    assert err.message.startswith("Unsupported dimensions 1024x1000 for the selected model.")
+    for width, height in schemas.allowed_sizes():
+        assert f"{width}x{height}" in err.message
+    assert err.allowed_values == tuple(f"{w}x{h}" for w, h in schemas.allowed_sizes())
+
+
+def test_unknown_task_type_is_unsupported_task_type() -> None:
+    err = only_error({**DOCS_EXAMPLE, "taskType": "imageInferense"})
+    assert (err.kind, err.code, err.suggestion) == ("unknownTaskType", "unsupportedTaskType", "imageInference")
+
+
+# -- warnings: what the real API accepts, said aloud ----------------------------------------------------
+
+
+def test_check_nsfw_is_a_deprecated_but_accepted_parameter() -> None:
+    result = validate({**DOCS_EXAMPLE, "checkNSFW": False})
+    assert result == [] and is_valid({**DOCS_EXAMPLE, "checkNSFW": False})
+    (warning,) = result.warnings
+    assert (warning.code, warning.parameter, warning.is_warning) == ("deprecatedParameter", "checkNSFW", True)
+    assert "safety.checkContent" in warning.message
+    assert only_error({**DOCS_EXAMPLE, "checkNSFW": "no"}).code == "invalidCheckNSFW"
+
+
+def test_safety_mode_full_from_the_general_reference_warns() -> None:
+    result = validate(with_value("safety.mode", "full"))
+    assert result == []
+    assert [(w.code, w.parameter) for w in result.warnings] == [("undocumentedValue", "safety.mode")]
+    assert validate(with_value("safety.mode", "fast")).warnings == ()
+
+
+def test_strict_check_raises_on_warnings() -> None:
+    task = {**DOCS_EXAMPLE, "checkNSFW": True}
+    check(task)
+    with pytest.raises(InvalidPayload) as info:
+        check(task, strict=True)
+    assert [e.code for e in info.value.errors] == ["deprecatedParameter"]
+
+
+@pytest.mark.parametrize("name", ["webhookURL", "uploadEndpoint"])
+def test_urls_with_user_info_are_valid(name: str) -> None:
+    assert validate(with_value(name, "https://user:secret@hooks.example.com/in?x=1")) == []
+    assert only_error(with_value(name, "https://user:secret@/in")).code == f"invalid{name[0].upper()}{name[1:]}"

@@ -55,7 +55,7 @@ async def _no_route(request: Request, exc: Exception) -> Response:
             f"No route at {request.url.path}: the API is POST /v1 (and the WebSocket /v1).",
             hint="the mock's own routes are listed at /openapi.json",
         )
-    return _envelope({"errors": [err]}, exc.status_code, dict(exc.headers or {}))
+    return _envelope(protocol.rest_errors([err]), exc.status_code, dict(exc.headers or {}))
 
 
 def create_app(config: MockConfig | None = None, engine: MockEngine | None = None) -> Starlette:
@@ -97,7 +97,7 @@ def create_app(config: MockConfig | None = None, engine: MockEngine | None = Non
         found = await engine.image(name)
         if found is None:
             err = error_item("imageNotFound", f"No image {name}: unknown, or its ttl has passed.", value=name)
-            return _envelope({"errors": [err]}, 404)
+            return _envelope(protocol.rest_errors([err]), 404)
         data, content_type = found
         return Response(data, media_type=content_type, headers={"Cache-Control": "no-store"})
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ConfigError", "MockConfig", "describe_fields"]
+__all__ = ["REQUEST_FAILURE_CODES", "WEBHOOK_BODIES", "ConfigError", "MockConfig", "describe_fields"]
 
 
 class ConfigError(ValueError):
@@ -63,6 +63,14 @@ class MockConfig:
     timeout_rate: float = _opt(0.0, "probability a task fails with timeoutProvider (504 when alone)")
     nsfw_rate: float = _opt(0.0, "probability an image is flagged NSFWContent: true (when safety is on)")
     webhook_drop_rate: float = _opt(0.0, "probability a webhook POST is silently dropped (recorded as dropped)")
+    request_failure_rate: float = _opt(
+        0.0, "probability a POST /v1 or WebSocket frame is refused whole with request_failure_code (seeded)"
+    )
+    request_failure_code: str = _opt(
+        "serviceUnavailable",
+        "what a refused request gets: insufficientCredits (402), forbidden (403), rateLimitExceeded (429), "
+        "serviceUnavailable (503) or queueTimeout (504)",
+    )
     rate_limit: int = _opt(0, "requests to /v1 allowed per rate_window; 0 disables; over it: 429 + Retry-After")
     rate_window: float = _opt(1.0, "length of the rate-limit window in seconds")
     retention: float = _opt(300.0, "seconds a finished task stays pollable with getResponse")
@@ -72,7 +80,16 @@ class MockConfig:
     image_cache_bytes: int = _opt(64 * 1024 * 1024, "budget of the encoded-image cache")
     cost_per_image: float = _opt(0.0013, "USD reported as cost per image when includeCost is true")
     delivery_attempts: int = _opt(4, "attempts per webhook POST or upload PUT (1 = no retry)")
-    delivery_base_delay: float = _opt(0.5, "seconds before the first retry; doubles each retry")
+    delivery_base_delay: float = _opt(0.25, "seconds before the first retry; doubles each retry (Runware: 250 ms)")
+    delivery_max_delay: float = _opt(8.0, "longest wait between two attempts (Runware: capped at 8 s)")
+    delivery_jitter: float = _opt(
+        0.2, "each wait is scaled by a seeded random factor in [1 - jitter, 1 + jitter] (0 = exact doubling)"
+    )
+    webhook_body: str = _opt(
+        "flat",
+        "shape of a webhook POST body: flat (the result or error object itself, as Runware's own skills repo says) "
+        'or data ({"data": [result]} / {"errors": [error]}, as a third-party integration parses)',
+    )
     delivery_timeout: float = _opt(10.0, "seconds one webhook or upload attempt may take")
     delivery_concurrency: int = _opt(64, "webhook and upload attempts in flight at once; the rest wait their turn")
     delivery_per_host: int = _opt(
@@ -203,10 +220,13 @@ def _coerce(f: dataclasses.Field[Any], value: Any) -> Any:
     return float(value)
 
 
-_RATES = ("failure_rate", "timeout_rate", "nsfw_rate", "webhook_drop_rate")
+_RATES = ("failure_rate", "timeout_rate", "nsfw_rate", "webhook_drop_rate", "request_failure_rate", "delivery_jitter")
+#: The codes request_failure_code may name (request-level faults with their documented statuses).
+REQUEST_FAILURE_CODES = ("insufficientCredits", "forbidden", "rateLimitExceeded", "serviceUnavailable", "queueTimeout")
+WEBHOOK_BODIES = ("flat", "data")
 _NON_NEGATIVE = (
     "latency_min", "latency_max", "rate_limit", "retention", "max_body_bytes", "image_ttl",
-    "image_cache_bytes", "cost_per_image", "delivery_base_delay", "shutdown_grace", "seed",
+    "image_cache_bytes", "cost_per_image", "delivery_base_delay", "delivery_max_delay", "shutdown_grace", "seed",
     "ws_resume_retention", "ws_resume_bytes",
 )  # fmt: skip
 _POSITIVE = ("rate_window", "max_tasks", "max_images", "delivery_attempts", "delivery_timeout",
@@ -228,6 +248,12 @@ def _check(config: MockConfig) -> None:
         value = getattr(config, name)
         if not (math.isfinite(value) and value > 0):
             raise ConfigError(f"{name} must be > 0, got {value}")
+    if config.request_failure_code not in REQUEST_FAILURE_CODES:
+        raise ConfigError(
+            f"request_failure_code must be one of {', '.join(REQUEST_FAILURE_CODES)}, got {config.request_failure_code!r}"
+        )
+    if config.webhook_body not in WEBHOOK_BODIES:
+        raise ConfigError(f"webhook_body must be flat or data, got {config.webhook_body!r}")
     if config.failure_rate + config.timeout_rate > 1.0:
         raise ConfigError("failure_rate + timeout_rate must not exceed 1")
     if config.latency_max < config.latency_min:

@@ -10,7 +10,10 @@ refused whatever it resolves to. Addresses count only in their canonical text fo
 followed: a 3xx answer is a failed attempt.
 
 Each delivery is tried up to ``delivery_attempts`` times; a non-2xx answer or a connection
-failure waits ``delivery_base_delay * 2**(attempt-1)`` seconds and tries again. At most
+failure waits ``delivery_base_delay * 2**(attempt-1)`` seconds (capped at ``delivery_max_delay``,
+scaled by a seeded jitter: Runware's documented 250 ms doubling to 8 s) and tries again. A URL
+that cannot be requested at all (say, a lone surrogate in its path) is a failed attempt with
+its reason, never a lost delivery. At most
 ``delivery_concurrency`` attempts are in flight at once, and at most ``delivery_per_host`` to any
 one host: the rest wait outside httpx (whose pool slows down with long queues, and whose pool
 wait would count against ``delivery_timeout``), and a hanging receiver holds only its own share. Every attempt
@@ -26,6 +29,7 @@ import asyncio
 import collections
 import contextlib
 import ipaddress
+import random
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, fields
@@ -71,6 +75,18 @@ def _is_loopback(host: str) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     return address.is_loopback
+
+
+def retry_delay(cfg: MockConfig, delivery_id: str, attempt: int) -> float:
+    """Seconds to wait after failed ``attempt``: ``delivery_base_delay`` doubling per attempt, capped at
+    ``delivery_max_delay``, scaled by a seeded factor in ``[1 - delivery_jitter, 1 + jitter]`` (capped again)."""
+    delay: float = min(cfg.delivery_base_delay * 2.0 ** (attempt - 1), cfg.delivery_max_delay)
+    if cfg.delivery_jitter:
+        factor = random.Random(f"{cfg.seed}/retry/{delivery_id}/{attempt}").uniform(
+            1 - cfg.delivery_jitter, 1 + cfg.delivery_jitter
+        )
+        delay = min(delay * factor, cfg.delivery_max_delay)
+    return delay
 
 
 async def _exchange(client: httpx.AsyncClient, request: httpx.Request) -> int:
@@ -268,6 +284,8 @@ class Deliverer:
                     status = await asyncio.wait_for(_exchange(client, request), cfg.delivery_timeout)
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            except (httpx.InvalidURL, ValueError) as exc:  # e.g. a lone surrogate in the URL (UnicodeError)
+                error = f"the URL cannot be requested: {type(exc).__name__}: {str(exc)[:200]}"
             except asyncio.TimeoutError:
                 error = f"no answer within delivery_timeout ({cfg.delivery_timeout:g} s)"
             except asyncio.CancelledError:
@@ -295,7 +313,7 @@ class Deliverer:
             if ok:
                 return True
             if not final:
-                await asyncio.sleep(cfg.delivery_base_delay * 2 ** (attempt - 1))
+                await asyncio.sleep(retry_delay(cfg, delivery_id, attempt))
         return False
 
     def dropped(

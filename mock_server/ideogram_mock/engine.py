@@ -38,16 +38,18 @@ from typing import Any, Literal
 import httpx
 
 from ideogram_kit import schemas
+from ideogram_kit.codes import documentation_url
 from ideogram_kit.errors import TaskError
 from ideogram_kit.payloads import JSONInputError, parse_json
 from ideogram_kit.validation import validate
 
+from . import protocol
 from .config import MockConfig
 from .delivery import Deliverer, DeliveryAttempt, Job, check_target
 from .faults import FaultPlan, RateLimiter, TaskFate
 from .images import ImageRecipe, ImageRenderer, data_uri
 
-__all__ = ["INJECTED_CODES", "MockEngine", "Reply", "TaskRun"]
+__all__ = ["INJECTED_CODES", "REQUEST_FAULT_MESSAGES", "CheckResult", "MockEngine", "Reply", "TaskRun"]
 
 #: Error codes the fault plan injects; only these give a 5xx status.
 INJECTED_CODES = frozenset({"providerError", "timeoutProvider"})
@@ -116,6 +118,47 @@ def _default(path: str) -> Any:
     return schemas.task_parameters()[path].get("default")
 
 
+@functools.cache
+def _integer_paths() -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(p.split(".")) for p, s in schemas.task_parameters().items() if s.get("type") == "integer")
+
+
+def _with_int(node: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    """``node`` with the integral float at ``path`` made an int (copying only the dicts on the way)."""
+    head, rest = path[0], path[1:]
+    value = node.get(head)
+    if not rest:
+        return {**node, head: int(value)} if value.__class__ is float else node
+    if value.__class__ is not dict:
+        return node
+    changed = _with_int(value, rest)
+    return node if changed is value else {**node, head: changed}
+
+
+def whole_numbers(task: Mapping[str, Any]) -> dict[str, Any]:
+    """``task`` with integer parameters sent as integral floats (``"numberResults": 1.0``, valid JSON
+    Schema integers) turned into ints, so the engine serves whatever the validator accepts."""
+    out = dict(task)
+    for path in _integer_paths():
+        out = _with_int(out, path)
+    return out
+
+
+#: Messages of the request-level faults (``request_failure_code``, ``fail_next``), by code.
+REQUEST_FAULT_MESSAGES = {
+    "insufficientCredits": "Insufficient credits: the account balance cannot pay for this request.",
+    "forbidden": "The API key does not have permission for this request.",
+    "rateLimitExceeded": "Queue capacity exceeded; retry with exponential backoff.",
+    "serviceUnavailable": "Temporary capacity constraint; retry with exponential backoff.",
+    "queueTimeout": "The request exceeded the maximum queue wait; retry with exponential backoff.",
+}
+
+
+def _redacted(tasks: list[Any]) -> list[Any]:
+    """A request array with API keys replaced (getTaskDetails never echoes a secret)."""
+    return [{**t, "apiKey": "<redacted>"} if isinstance(t, dict) and "apiKey" in t else t for t in tasks]
+
+
 def _digest(*parts: object) -> bytes:
     return hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
 
@@ -131,8 +174,18 @@ def acknowledged_at_once(task: Mapping[str, Any]) -> bool:
     return task.get("deliveryMethod", _default("deliveryMethod")) == "async" or "webhookURL" in task
 
 
+class CheckResult(dict[int, list[TaskError]]):
+    """:meth:`MockEngine.check`'s result: errors by task index, and the request's ``warnings``."""
+
+    warnings: tuple[TaskError, ...] = ()
+
+
 def check_report(tasks: list[Any], found: Mapping[int, list[TaskError]]) -> list[dict[str, Any]]:
-    """The request log's view of :meth:`MockEngine.check`'s result: each task, valid or its errors."""
+    """The request log's view of :meth:`MockEngine.check`'s result: each task, valid or its errors,
+    and its warnings (things the real API accepts but ignores or deprecates)."""
+    warnings: dict[int | None, list[dict[str, Any]]] = {}
+    for warning in getattr(found, "warnings", ()):
+        warnings.setdefault(warning.task_index, []).append(warning.to_dict())
     return [
         {
             "index": i,
@@ -140,6 +193,7 @@ def check_report(tasks: list[Any], found: Mapping[int, list[TaskError]]) -> list
             "taskUUID": t.get("taskUUID") if isinstance(t, dict) else None,
             "valid": i not in found,
             "errors": [e.to_dict() for e in found.get(i, [])],
+            "warnings": warnings.get(i, []),
         }
         for i, t in enumerate(tasks)
     ]
@@ -165,13 +219,21 @@ class TaskRun:
 
     # a soak keeps a thousand of these alive at once: no per-instance __dict__
     __slots__ = ("_changed", "_recipe", "base_url", "created_at", "delivery_method", "error", "expected",
-                 "fate", "finished_at", "finished_monotonic", "image_uuids", "on_change", "results", "seeds",
-                 "task", "task_uuid")  # fmt: skip
+                 "fate", "finished_at", "finished_monotonic", "image_uuids", "on_change", "request", "results",
+                 "seeds", "task", "task_uuid")  # fmt: skip
 
-    def __init__(self, task: Mapping[str, Any], config: MockConfig, fate: TaskFate, base_url: str) -> None:
-        self.task = dict(task)
+    def __init__(
+        self,
+        task: Mapping[str, Any],
+        config: MockConfig,
+        fate: TaskFate,
+        base_url: str,
+        request: list[Any] | None = None,
+    ) -> None:
+        self.task = whole_numbers(task)
+        self.request = request  # the request array the task came in (getTaskDetails), shared, never changed
         self.task_uuid: str = task["taskUUID"]
-        self.expected: int = task.get("numberResults", _default("numberResults"))
+        self.expected: int = self.task.get("numberResults", _default("numberResults"))
         self.fate = fate
         self.base_url = base_url.rstrip("/")
         self.delivery_method: str = task.get("deliveryMethod", _default("deliveryMethod"))
@@ -234,6 +296,16 @@ class TaskRun:
             data.append({"taskType": "imageInference", "taskUUID": self.task_uuid, "status": "processing"})
         errors = [{**self.error, "status": "error"}] if self.error is not None else []
         return data, errors
+
+    def envelope(self) -> dict[str, Any]:
+        """The response envelope of this task so far, as getTaskDetails reports it."""
+        data = list(self.results)
+        if not self.done:
+            data.append({"taskType": "imageInference", "taskUUID": self.task_uuid, "status": "processing"})
+        body: dict[str, Any] = {"data": data}
+        if self.error is not None:
+            body["errors"] = [self.error]
+        return body
 
     def _notify(self) -> None:
         event, self._changed = self._changed, None
@@ -447,10 +519,10 @@ class MockEngine:
         return self._limiter.admit()
 
     def rate_limit_error(self, retry_after: float, **fields: Any) -> tuple[int, dict[str, Any]]:
-        """``(whole seconds to wait, the rateLimited error item)`` for an :meth:`admit` refusal."""
+        """``(whole seconds to wait, the rateLimitExceeded error item)`` for an :meth:`admit` refusal."""
         seconds = max(1, math.ceil(retry_after))
         err = error_item(
-            "rateLimited",
+            "rateLimitExceeded",
             f"More than {self._config.rate_limit} requests in {self._config.rate_window:g} s.",
             hint=f"retry after {seconds} s",
             **fields,
@@ -471,10 +543,12 @@ class MockEngine:
             return error_item("invalidApiKey", "Invalid API key.", parameter="apiKey", task_type="authentication")
         return None
 
-    def check(self, tasks: list[Any]) -> dict[int, list[TaskError]]:
-        """Validation errors by task index: the schema, then the engine's own rules."""
-        found: dict[int, list[TaskError]] = {}
-        for err in validate(tasks):
+    def check(self, tasks: list[Any]) -> CheckResult:
+        """Validation errors by task index: the schema, then the engine's own rules (and the warnings)."""
+        found = CheckResult()
+        result = validate(tasks)
+        found.warnings = result.warnings
+        for err in result:
             found.setdefault(err.task_index if err.task_index is not None else 0, []).append(err)
         allow = self._config.outbound_allow
         for index, task in enumerate(tasks):
@@ -486,7 +560,10 @@ class MockEngine:
                 problems.append(
                     TaskError(
                         code="conflictTaskUUID",
-                        message=f"taskUUID {task['taskUUID']} is already used by a task the server still knows.",
+                        message=f"Conflicting taskUUID '{task['taskUUID']}': a task the server still knows already "
+                        "uses it. Every task needs its own UUID v4.",
+                        documentation=documentation_url("taskUUID"),
+                        type="string",
                         parameter="taskUUID",
                         value=task["taskUUID"],
                         hint="give every task its own uuid4(), or POST /_mock/reset",
@@ -531,7 +608,7 @@ class MockEngine:
         """The payloadTooLarge error item when the valid ``imageInference`` tasks of ``tasks`` (those
         without errors in ``found``) ask for more than ``max_images_per_request`` images together."""
         limit = self._config.max_images_per_request
-        images = sum(t.get("numberResults", _default("numberResults")) for i, t in enumerate(tasks)
+        images = sum(int(t.get("numberResults", _default("numberResults"))) for i, t in enumerate(tasks)
                      if i not in found and t["taskType"] == "imageInference")  # fmt: skip
         if images <= limit:
             return None
@@ -542,31 +619,53 @@ class MockEngine:
             max=limit, hint=f"split the tasks over several {what}s",
         )  # fmt: skip
 
+    def _not_found(self, task_uuid: Any, task_type: str) -> dict[str, Any]:
+        return error_item(
+            "taskNotFound",
+            f"No task {task_uuid} is known: it was never submitted, or it finished more than "
+            f"{self._config.retention:g} s ago and was forgotten.",
+            parameter="taskUUID",
+            task_type=task_type,
+            task_uuid=task_uuid if isinstance(task_uuid, str) else None,
+            value=task_uuid,
+        )
+
     def get_response(self, task_uuid: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The whole state so far of task ``task_uuid``: ``(data items, error items)``."""
         self._prune()
         run = self._tasks.get(task_uuid.lower()) if isinstance(task_uuid, str) else None
         if run is None:
-            return [], [
-                error_item(
-                    "taskNotFound",
-                    f"No task {task_uuid} is known: it was never submitted, or it finished more than "
-                    f"{self._config.retention:g} s ago and was forgotten.",
-                    parameter="taskUUID",
-                    task_type="getResponse",
-                    task_uuid=task_uuid if isinstance(task_uuid, str) else None,
-                    value=task_uuid,
-                )
-            ]
+            return [], [self._not_found(task_uuid, "getResponse")]
         return run.poll_state()
+
+    def task_details(self, task_uuid: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """A getTaskDetails answer: the original request array (API keys redacted) and the task's
+        response envelope so far, for any task the mock still remembers."""
+        self._prune()
+        run = self._tasks.get(task_uuid.lower()) if isinstance(task_uuid, str) else None
+        if run is None:
+            return [], [self._not_found(task_uuid, "getTaskDetails")]
+        request = _redacted(run.request if run.request is not None else [run.task])
+        item = {"taskType": "getTaskDetails", "taskUUID": task_uuid, "request": request, "response": run.envelope()}
+        return [item], []
+
+    def request_fault(self) -> str | None:
+        """The code of a request-level fault for the next request (``request_failure_rate``), or None.
+
+        The pytest plugin overrides it for ``fail_next("serviceUnavailable")`` and friends."""
+        return self._faults.request_failure()
+
+    def request_fault_error(self, code: str, **fields: Any) -> tuple[int, dict[str, Any]]:
+        """``(HTTP status, error item)`` of the request-level fault ``code``."""
+        return schemas.error_codes()[code].http_status, error_item(code, REQUEST_FAULT_MESSAGES[code], **fields)
 
     # -- running tasks ------------------------------------------------------------------------------
 
-    def _register(self, task: Mapping[str, Any], base_url: str) -> TaskRun:
+    def _register(self, task: Mapping[str, Any], base_url: str, request: list[Any] | None) -> TaskRun:
         self._prune()
         cfg = self._config
-        number = task.get("numberResults", _default("numberResults"))
-        run = TaskRun(task, cfg, self._faults.task(number), cfg.public_base_url or base_url)
+        number = int(task.get("numberResults", _default("numberResults")))
+        run = TaskRun(task, cfg, self._faults.task(number), cfg.public_base_url or base_url, request)
         self.on_task(run)
         run.on_change = self.touch
         self._tasks[run.task_uuid.lower()] = run
@@ -575,19 +674,21 @@ class MockEngine:
                 del self._tasks[key]
         return run
 
-    def submit(self, task: Mapping[str, Any], *, base_url: str) -> TaskRun:
-        """Start a valid ``imageInference`` task in the background; returns at once."""
-        run = self._register(task, base_url)
+    def submit(self, task: Mapping[str, Any], *, base_url: str, request: list[Any] | None = None) -> TaskRun:
+        """Start a valid ``imageInference`` task in the background; returns at once.
+
+        ``request`` is the request array it came in, for getTaskDetails (default: the task alone)."""
+        run = self._register(task, base_url, request)
         self._start(run)
         return run
 
-    async def run(self, task: Mapping[str, Any], *, base_url: str) -> TaskRun:
+    async def run(self, task: Mapping[str, Any], *, base_url: str, request: list[Any] | None = None) -> TaskRun:
         """Run a valid ``imageInference`` task to the end and wait for it.
 
         It runs as background work, so shutdown (:meth:`aclose`) and :meth:`reset` end it like any
         other: the caller then gets the run with its "cancelled" error, not an exception.
         """
-        run = self._register(task, base_url)
+        run = self._register(task, base_url, request)
         job = self._start(run)
         await asyncio.wait({job})
         if not job.cancelled():
@@ -607,7 +708,7 @@ class MockEngine:
                 }[fate.failure]
                 error = error_item(fate.failure, message, task_type="imageInference", task_uuid=run.task_uuid)
                 run._finish(error, self._clock())
-                self._deliver_webhook(run, {"errors": [error]}, None, generation)
+                self._deliver_webhook(run, error, None, generation, failed=True)
                 return
             for index in range(run.expected):
                 if fate.latency:
@@ -615,7 +716,7 @@ class MockEngine:
                 item, recipe = await self._make_result(run, index)
                 item = self.on_result(run, item)
                 run._add(item)
-                self._deliver_webhook(run, {"data": [item]}, item["imageUUID"], generation)
+                self._deliver_webhook(run, item, item["imageUUID"], generation)
                 if "uploadEndpoint" in run.task:
                     self._spawn(self._upload(run, recipe, item["imageUUID"], generation))
             run._finish(None, self._clock())
@@ -679,11 +780,12 @@ class MockEngine:
                 item["imageBase64Data"] = data_uri(data, recipe).partition(",")[2]
         item["seed"] = run.seeds[index]
         safety = task.get("safety", {})
-        safety_on = (
-            safety["mode"] != "none"
-            if "mode" in safety
-            else safety.get("checkContent", _default("safety.checkContent"))
-        )
+        if "mode" in safety:  # mode wins over checkContent (Runware's reference), both over checkNSFW
+            safety_on = safety["mode"] != "none"
+        elif "checkContent" in safety:
+            safety_on = safety["checkContent"]
+        else:
+            safety_on = task.get("checkNSFW", _default("safety.checkContent"))
         if safety_on:
             item["NSFWContent"] = run.fate.nsfw[index]
         if task.get("includeCost", _default("includeCost")):
@@ -717,18 +819,22 @@ class MockEngine:
 
     # -- deliveries ----------------------------------------------------------------------------------
 
-    def _deliver_webhook(self, run: TaskRun, body: dict[str, Any], image_uuid: str | None, generation: int) -> None:
+    def _deliver_webhook(
+        self, run: TaskRun, item: dict[str, Any], image_uuid: str | None, generation: int, *, failed: bool = False
+    ) -> None:
+        """POST one finished item to the task's webhookURL, in the configured ``webhook_body`` shape."""
         url = run.task.get("webhookURL")
         if url is None:
             return
-        from . import protocol  # the envelope encoder (patched by the test suite to check bodies)
-
         delivery_id = str(uuid.UUID(bytes=_digest("webhook", run.task_uuid, image_uuid)[:16], version=4))
         record = self._record_attempt(generation)
         if self._faults.drop_webhook():
             self._deliverer.dropped(delivery_id, url, run.task_uuid, image_uuid, record)
             return
-        content = protocol.encode(body)
+        if self._config.webhook_body == "data":
+            content = protocol.encode({"errors" if failed else "data": [item]})
+        else:
+            content = protocol.encode_item(item)
         self._deliverer.submit(
             Job("webhook", delivery_id, "POST", url, content, "application/json", run.task_uuid, image_uuid, record)
         )
@@ -799,14 +905,17 @@ class MockEngine:
         limit = self._config.max_body_bytes
         if declared_size is not None and declared_size > limit:
             err = error_item("payloadTooLarge", f"The body is {declared_size} bytes; the limit is {limit}.", max=limit)
-            return Reply(413, {"errors": [err]})
+            return Reply(413, protocol.rest_errors([err]))
         if len(body) > limit:  # a body without Content-Length, read until it passed the limit
             err = error_item("payloadTooLarge", f"The body is over the limit of {limit} bytes.", max=limit)
-            return Reply(413, {"errors": [err]})
+            return Reply(413, protocol.rest_errors([err]))
         retry_after = self.admit()
         if retry_after is not None:
             seconds, err = self.rate_limit_error(retry_after)
-            return Reply(429, {"errors": [err]}, {"Retry-After": str(seconds)})
+            return Reply(429, protocol.rest_errors([err]), {"Retry-After": str(seconds)})
+        if (fault := self.request_fault()) is not None:
+            status, err = self.request_fault_error(fault)
+            return Reply(status, protocol.rest_errors([err]))
         parse_error: JSONInputError | None = None
         try:
             tasks = self.parse(body)
@@ -819,7 +928,7 @@ class MockEngine:
             # no tasks to read an authentication task from: a header key is checked first, as for any request
             api_key = self._bearer(authorization)
             if api_key is not None and (key_error := self.authenticate(api_key)) is not None:
-                return Reply(401, {"errors": [key_error]})
+                return Reply(401, protocol.rest_errors([key_error]))
             if content_type is not None and wrong_type:
                 entry["contentType"] = content_type
                 err = error_item(
@@ -828,14 +937,14 @@ class MockEngine:
                     hint="send the header Content-Type: application/json (curl: -H 'Content-Type: application/json')",
                     value=content_type[:100],
                 )
-                return Reply(415, {"errors": [err]})
-            return Reply(400, {"errors": [error_item("invalidRequestBody", f"The body is not JSON: {parse_error}")]})
+                return Reply(415, protocol.rest_errors([err]))
+            return Reply(400, protocol.rest_errors([error_item("invalidRequestBody", f"The body is not JSON: {parse_error}")]))
         if not isinstance(tasks, list) or not tasks:
             message = "The body must be a non-empty JSON array of task objects."
             hint = 'wrap the task in a list: [{"taskType": "imageInference", ...}]'
-            return Reply(400, {"errors": [error_item("invalidRequestBody", message, hint=hint)]})
+            return Reply(400, protocol.rest_errors([error_item("invalidRequestBody", message, hint=hint)]))
         if (too_many := self.too_many_tasks(tasks)) is not None:
-            return Reply(413, {"errors": [too_many]})
+            return Reply(413, protocol.rest_errors([too_many]))
         api_key = self._bearer(authorization)
         if api_key is None:
             auth_task = next((t for t in tasks if isinstance(t, dict) and t.get("taskType") == "authentication"), None)
@@ -844,11 +953,11 @@ class MockEngine:
                 api_key = key if isinstance(key, str) else ""
         auth_error = self.authenticate(api_key)
         if auth_error is not None:
-            return Reply(401, {"errors": [auth_error]})
+            return Reply(401, protocol.rest_errors([auth_error]))
         found = self.check(tasks)
         entry["tasks"] = check_report(tasks, found)
         if (too_many := self.too_many_images(tasks, found)) is not None:
-            return Reply(413, {"errors": [too_many]})
+            return Reply(413, protocol.rest_errors([too_many]))
         return await self._dispatch(tasks, found, base_url)
 
     async def _dispatch(self, tasks: list[Any], found: dict[int, list[TaskError]], base_url: str) -> Reply:
@@ -866,15 +975,16 @@ class MockEngine:
             elif kind == "ping":
                 data[index] = [{"taskType": "ping", "pong": True}]
                 ran = True
-            elif kind == "getResponse":
-                data[index], errors[index] = self.get_response(task["taskUUID"])
+            elif kind in ("getResponse", "getTaskDetails"):
+                answer = self.get_response if kind == "getResponse" else self.task_details
+                data[index], errors[index] = answer(task["taskUUID"])
                 ran = ran or bool(data[index]) or not any(e["code"] == "taskNotFound" for e in errors[index])
             elif acknowledged_at_once(task):
-                self.submit(task, base_url=base_url)
+                self.submit(task, base_url=base_url, request=tasks)
                 data[index] = [{"taskType": "imageInference", "taskUUID": task["taskUUID"]}]
                 ran = True
             else:
-                inline.append((index, self.run(task, base_url=base_url)))
+                inline.append((index, self.run(task, base_url=base_url, request=tasks)))
         if inline:
             runs = await asyncio.gather(*(coro for _, coro in inline))
             for (index, _), run in zip(inline, runs, strict=True):
@@ -887,9 +997,9 @@ class MockEngine:
         status = 200
         if not ran:
             codes = schemas.error_codes()
-            injected = [e["code"] for e in flat_errors if e["code"] in INJECTED_CODES]
+            injected = [e["code"] for e in flat_errors if e["code"] in INJECTED_CODES]  # only these give a 5xx
             status = codes[injected[0]].http_status if injected else 400
-        body: dict[str, Any] = {"data": flat_data} if flat_data or not flat_errors else {}
+        body: dict[str, Any] = {"data": flat_data}  # REST error bodies carry "data": [] too
         if flat_errors:
             body["errors"] = flat_errors
         return Reply(status, body)

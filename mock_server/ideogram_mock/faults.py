@@ -59,6 +59,17 @@ class FaultPlan:
         nsfw = tuple(rng.random() < cfg.nsfw_rate for _ in range(number_results))
         return TaskFate(n, latency, failure, nsfw)
 
+    def request_failure(self) -> str | None:
+        """The code a whole request is refused with (``request_failure_code``), or None.
+
+        Draws only while ``request_failure_rate`` is above 0, so turning it on does not shift the
+        other streams' decisions."""
+        cfg = self._config()
+        if cfg.request_failure_rate <= 0:
+            return None
+        _, rng = self._rng("request")
+        return cfg.request_failure_code if rng.random() < cfg.request_failure_rate else None
+
     def drop_webhook(self) -> bool:
         """Whether the next webhook delivery is dropped."""
         rate = self._config().webhook_drop_rate

@@ -124,7 +124,7 @@ class _HTTPProtocol(H11Protocol):
             detail = str(protocol_error or "")[:200]  # h11 may quote the client's bytes: keep it short
             message = "The request is not valid HTTP/1.1" + (f": {detail}" if detail else ".")
             status, err = 400, error_item("invalidHttpRequest", message)
-        body = protocol.encode({"errors": [err]})
+        body = protocol.encode(protocol.rest_errors([err]))
         headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
         reason = http.HTTPStatus(status).phrase.encode()
         events = (h11.Response(status_code=status, headers=headers, reason=reason), h11.Data(data=body),

@@ -217,6 +217,11 @@ class WebSocketHub:
                            for t in tasks if _type_of(t) != "ping"]  # fmt: skip
                 await self._reply(sock, {"errors": refused})
                 tasks = [t for t in tasks if _type_of(t) == "ping"]
+            elif (fault := engine.request_fault()) is not None:
+                refused = [engine.request_fault_error(fault, task_uuid=_uuid_of(t), task_type=_type_of(t))[1]
+                           for t in tasks if _type_of(t) != "ping"]  # fmt: skip
+                await self._reply(sock, {"errors": refused})
+                tasks = [t for t in tasks if _type_of(t) == "ping"]
         found = engine.check(tasks)
         entry["tasks"] = check_report(tasks, found)
         if (too_many := engine.too_many_images(tasks, found, "frame")) is not None:
@@ -230,8 +235,11 @@ class WebSocketHub:
                 await sock.send({"data": [{"taskType": "ping", "pong": True}]})
             elif task["taskType"] == "getResponse":
                 await self._get_response(sock, task["taskUUID"])
+            elif task["taskType"] == "getTaskDetails":
+                data, errors = engine.task_details(task["taskUUID"])
+                await self._reply(sock, {"data": data} if data else {"errors": errors})
             else:
-                run = engine.submit(task, base_url=base_url)
+                run = engine.submit(task, base_url=base_url, request=tasks)
                 if acknowledged_at_once(task):
                     await self._reply(sock, {"data": [{"taskType": "imageInference", "taskUUID": run.task_uuid}]})
                 else:

@@ -39,12 +39,19 @@ class _Checked:
     line: int | None = None
     errors: list[TaskError] = field(default_factory=list)
     read_error: JSONInputError | OSError | None = None
+    warnings: tuple[TaskError, ...] = ()
+    strict: bool = False
 
     @property
     def status(self) -> int:
         if self.read_error is not None:
             return EXIT_UNREADABLE
-        return EXIT_INVALID if self.errors else EXIT_OK
+        return EXIT_INVALID if self.errors or (self.strict and self.warnings) else EXIT_OK
+
+
+def _checked(label: str, payload: Any, line: int | None, strict: bool) -> _Checked:
+    result = validate(payload)
+    return _Checked(label, line, errors=list(result), warnings=result.warnings, strict=strict)
 
 
 def _read(name: str, stdin: Any) -> bytes:
@@ -54,7 +61,7 @@ def _read(name: str, stdin: Any) -> bytes:
     return Path(name).read_bytes()
 
 
-def _check_input(name: str, jsonl: bool, stdin: Any) -> list[_Checked]:
+def _check_input(name: str, jsonl: bool, stdin: Any, strict: bool = False) -> list[_Checked]:
     label = "<stdin>" if name == "-" else name
     try:
         data = _read(name, stdin)
@@ -62,7 +69,7 @@ def _check_input(name: str, jsonl: bool, stdin: Any) -> list[_Checked]:
         return [_Checked(label, read_error=OSError(exc.strerror or str(exc)))]
     if not (jsonl or name.endswith((".jsonl", ".ndjson"))):
         try:
-            return [_Checked(label, errors=validate(parse_json(data)))]
+            return [_checked(label, parse_json(data), None, strict)]
         except JSONInputError as exc:
             return [_Checked(label, read_error=exc)]
     results = []
@@ -70,7 +77,7 @@ def _check_input(name: str, jsonl: bool, stdin: Any) -> list[_Checked]:
         if not raw.strip():
             continue
         try:
-            results.append(_Checked(label, number, errors=validate(parse_json(raw))))
+            results.append(_checked(label, parse_json(raw), number, strict))
         except JSONInputError as exc:
             col = exc.column
             results.append(_Checked(label, number, read_error=JSONInputError(exc.message, number, col)))
@@ -93,7 +100,7 @@ def _label(item: _Checked) -> str:
 
 
 def _emit_text(items: list[_Checked], out: TextIO) -> None:
-    invalid = unreadable = n_errors = 0
+    invalid = unreadable = n_errors = n_warnings = 0
     for item in items:
         if item.read_error is not None:
             unreadable += 1
@@ -104,23 +111,28 @@ def _emit_text(items: list[_Checked], out: TextIO) -> None:
                 message = exc.message if isinstance(exc, JSONInputError) else str(exc)
                 out.write(f"{_label(item)}: error: {message}\n")
             continue
-        if not item.errors:
-            out.write(f"{_label(item)}: ok\n")
-            continue
-        invalid += 1
-        n_errors += len(item.errors)
-        for err in item.errors:
+        n_warnings += len(item.warnings)
+        for err in [*item.errors, *item.warnings]:
             where = _where(err)
             location = f"{_label(item)}: {where + ': ' if where else ''}"
             param = f"{err.parameter}: " if err.parameter else ""
             hint = f" (hint: {err.hint})" if err.hint else ""
-            out.write(f"{location}{param}{err.message} [{err.code}]{hint}\n")
+            severity = "warning: " if err.is_warning else ""
+            out.write(f"{location}{severity}{param}{err.message} [{err.code}]{hint}\n")
+        if item.status == EXIT_OK:
+            out.write(f"{_label(item)}: ok\n")
+            continue
+        invalid += 1
+        n_errors += len(item.errors)
     total = len(items)
     summary = f"{total} payload{'s' if total != 1 else ''} checked: {total - invalid - unreadable} valid"
     if invalid:
         summary += f", {invalid} invalid ({n_errors} error{'s' if n_errors != 1 else ''})"
     if unreadable:
         summary += f", {unreadable} unreadable"
+    if n_warnings:
+        strict = any(item.strict for item in items)
+        summary += f"; {n_warnings} warning{'s' if n_warnings != 1 else ''}" + (" (--strict)" if strict else "")
     out.write(summary + "\n")
 
 
@@ -138,6 +150,7 @@ def _emit_json(items: list[_Checked], out: TextIO) -> None:
                 "column": getattr(exc, "column", None),
             }
         entry["errors"] = [{**e.to_dict(), "taskIndex": e.task_index} for e in item.errors]
+        entry["warnings"] = [{**e.to_dict(), "taskIndex": e.task_index} for e in item.warnings]
         report.append(entry)
     worst = max((i.status for i in items), default=EXIT_OK)
     json.dump({"valid": worst == EXIT_OK, "results": report}, out, indent=2, ensure_ascii=False)
@@ -168,19 +181,20 @@ def _emit_github(items: list[_Checked], out: TextIO) -> None:
             continue
         if item.line is not None:
             props.append(f"line={item.line}")
-        for err in item.errors:
+        for err in [*item.errors, *item.warnings]:
             title = f"{err.code} {err.parameter or ''}".strip()
             where = _where(err)
             hint = f" (hint: {err.hint})" if err.hint else ""
             text = f"{where + ': ' if where else ''}{err.message}{hint}"
             title_prop = f"title={_gh_escape(title, True)}"
-            out.write(f"::error {','.join([*props, title_prop])}::{_gh_escape(text)}\n")
+            level = "warning" if err.is_warning and not item.strict else "error"
+            out.write(f"::{level} {','.join([*props, title_prop])}::{_gh_escape(text)}\n")
 
 
 def _cmd_validate(args: argparse.Namespace, stdin: Any, out: TextIO) -> int:
     items: list[_Checked] = []
     for name in args.files:
-        items.extend(_check_input(name, args.jsonl, stdin))
+        items.extend(_check_input(name, args.jsonl, stdin, args.strict))
     {"text": _emit_text, "json": _emit_json, "github": _emit_github}[args.format](items, out)
     return max((i.status for i in items), default=EXIT_OK)
 
@@ -306,8 +320,8 @@ def _cmd_generate(args: argparse.Namespace, stdin: Any, out: TextIO) -> int:
         sys.stderr.write(f"ideogram-kit generate: error: {message}\n")
         return EXIT_UNREADABLE
 
-    if (args.parameter or args.code) and not args.invalid:
-        return fail("--parameter and --code select invalid cases; add --invalid")
+    if (args.parameter or args.code or args.kind) and not args.invalid:
+        return fail("--parameter, --code and --kind select invalid cases; add --invalid")
     if args.payload_only and not args.invalid:
         return fail("--payload-only strips the labels of invalid cases; add --invalid")
     seed = args.seed
@@ -316,7 +330,7 @@ def _cmd_generate(args: argparse.Namespace, stdin: Any, out: TextIO) -> int:
         sys.stderr.write(f"ideogram-kit generate: seed {seed} (pass --seed {seed} to repeat)\n")
     try:
         if args.invalid:
-            strategy: Any = strategies.invalid_tasks(parameter=args.parameter, code=args.code)
+            strategy: Any = strategies.invalid_tasks(parameter=args.parameter, code=args.code, kind=args.kind)
         else:
             strategy = strategies.valid_tasks()
     except InvalidArgument as exc:
@@ -368,6 +382,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE", help="JSON file (a task or a request array); - reads stdin")
     p.add_argument("--format", choices=("text", "json", "github"), default="text", help="output format (default: text)")
     p.add_argument("--jsonl", action="store_true", help="read each line as one payload (automatic for .jsonl/.ndjson)")
+    p.add_argument(
+        "--strict", action="store_true",
+        help="exit 1 on warnings too (checkNSFW, ttl without URL output, safety.mode full: accepted by Runware)",
+    )  # fmt: skip
     p.set_defaults(handler=_cmd_validate)
 
     p = sub.add_parser(
@@ -422,7 +440,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="write DIR/0001.json, ... instead of JSON lines on stdout")
     p.add_argument("--payload-only", action="store_true", help="with --invalid: write bare payloads, no label")
     p.add_argument("--parameter", metavar="PATH", help="with --invalid: only mistakes in this parameter")
-    p.add_argument("--code", metavar="CODE", help="with --invalid: only cases with this error code")
+    p.add_argument("--code", metavar="CODE", help="with --invalid: only cases with this Runware code (invalidWidth)")
+    p.add_argument("--kind", metavar="KIND", help="with --invalid: only this kind of mistake (outOfRange, invalidType)")
     p.set_defaults(handler=_cmd_generate)
 
     # further subcommands register here

@@ -9,7 +9,11 @@ Hierarchy::
                                    so pytest reports it as a test failure)
 
 :class:`TaskError` is not an exception: it is one entry of a validation report, the same
-record the mock server sends as an ``errors[]`` item (see :meth:`TaskError.to_dict`).
+record the mock server sends as an ``errors[]`` item (see :meth:`TaskError.to_dict`). Its
+``code`` is Runware's (``invalidRemixStrength``); its ``kind`` is the kit's stable class of the
+mistake (``outOfRange``), see :mod:`ideogram_kit.codes`. A :class:`TaskError` whose ``severity``
+is ``"warning"`` describes something the real API accepts but that has no effect or is
+deprecated; warnings never make a payload invalid.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import math
 import reprlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 __all__ = [
     "Error",
@@ -51,6 +55,9 @@ class ErrorCode:
     name: str
     http_status: int
     description: str
+    #: How strongly public sources show that Runware sends it: docs, sdk, seen, seen-pattern,
+    #: third-party or kit-only (``x-evidence`` in the catalogue).
+    evidence: str = "kit-only"
 
 
 @dataclass(frozen=True)
@@ -59,11 +66,17 @@ class TaskError:
 
     ``parameter`` is a dotted path into the task (``providerSettings.ideogram.remixStrength``,
     ``inputs.referenceImages[0]``); ``task_index`` is the task's position in the request array.
+    ``code`` is the code Runware sends (``invalidRemixStrength``); ``kind`` is the kit's class of
+    the mistake (``outOfRange``, ``invalidType``, ``missingParameter``, ...: stable across
+    parameters, for code that branches on what went wrong), the code itself when not given.
     """
 
     code: str
     message: str
     parameter: str | None = None
+    kind: str = ""
+    documentation: str | None = None
+    severity: Literal["error", "warning"] = "error"
     task_index: int | None = None
     task_uuid: str | None = None
     task_type: str | None = None
@@ -75,6 +88,15 @@ class TaskError:
     max: float | None = None
     suggestion: str | None = None
     hint: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.kind:
+            object.__setattr__(self, "kind", self.code)
+
+    @property
+    def is_warning(self) -> bool:
+        """Whether this is a warning (the payload is still valid), not an error."""
+        return self.severity == "warning"
 
     @property
     def has_value(self) -> bool:
@@ -88,6 +110,7 @@ class TaskError:
             ("parameter", self.parameter),
             ("taskType", self.task_type),
             ("taskUUID", self.task_uuid),
+            ("documentation", self.documentation),
             ("type", self.type),
             ("min", self.min),
             ("max", self.max),

@@ -44,9 +44,10 @@ _STRATEGIES = (
     "valid_tasks",
 )
 _MARKER_HELP = (
-    "ideogram(allow_invalid=False, seed=None, latency=None, fail_next=None, base_url=None, **mock_settings): "
-    "per-test settings of the ideogram_mock / ideogram_server fixtures; allow_invalid=True lets the test send "
-    "invalid payloads without failing; other keywords are MockConfig settings (failure_rate=0.5, ...)"
+    "ideogram(allow_invalid=False, strict=False, seed=None, latency=None, fail_next=None, base_url=None, "
+    "**mock_settings): per-test settings of the ideogram_mock / ideogram_server fixtures; allow_invalid=True lets "
+    "the test send invalid payloads without failing; strict=True fails it on warnings too (checkNSFW, ttl without "
+    "URL output, ...); other keywords are MockConfig settings (failure_rate=0.5, webhook_body='data', ...)"
 )
 _ACTIVE = pytest.StashKey[list[list[Any]]]()
 _SESSION_SETTINGS = pytest.StashKey["IdeogramSettings"]()
@@ -85,6 +86,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("ideogram_base_url", "API base URLs ideogram_mock intercepts besides Runware's", type="linelist")
     parser.addini("ideogram_allow_invalid", "do not fail tests that send invalid payloads", type="bool", default=False)
     parser.addini("ideogram_config", "JSON or TOML file of mock settings (relative to the ini file)", default="")
+    parser.addini(
+        "ideogram_strict", "fail tests whose payloads get warnings (deprecated or ignored parameters)", type="bool",
+        default=False,
+    )  # fmt: skip
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -117,6 +122,7 @@ def _session_settings(config: pytest.Config) -> IdeogramSettings:
         config=mock,
         base_urls=tuple(dict.fromkeys([DEFAULT_BASE_URL, *extra])),
         allow_invalid=bool(config.getini("ideogram_allow_invalid") if allow is None else allow),
+        strict=bool(config.getini("ideogram_strict")),
     )
     config.stash[_SESSION_SETTINGS] = settings
     return settings
@@ -167,7 +173,22 @@ def ideogram_settings(request: pytest.FixtureRequest) -> IdeogramSettings:
         if marker.args:
             raise pytest.UsageError(f"@pytest.mark.ideogram takes keyword arguments only, got {marker.args!r}")
         settings = settings.with_marker(marker.kwargs)
+    if "ideogram_webhook_body" in request.fixturenames:
+        settings = settings.replace(webhook_body=request.getfixturevalue("ideogram_webhook_body"))
     return settings
+
+
+@pytest.fixture(params=["flat", "data"])
+def ideogram_webhook_body(request: pytest.FixtureRequest) -> str:
+    """Run the test once per webhook body shape the evidence allows (``flat`` then ``data``).
+
+    Runware's own skills repo says a webhook POST carries the flat result object; a third-party
+    integration parses ``{"data": [...]}``. A webhook handler tested with this fixture survives both:
+    ``def test_handler(ideogram_mock, ideogram_webhook_body): ...`` runs twice, the mock configured
+    with ``webhook_body`` set to the parameter.
+    """
+    shape: str = request.param
+    return shape
 
 
 @pytest.fixture

@@ -42,7 +42,7 @@ from respx.models import AllMockedAssertionError, PassThrough, Route
 
 from ideogram_mock import create_app
 from ideogram_mock.config import MockConfig
-from ideogram_mock.engine import MockEngine, Reply, TaskRun, error_item
+from ideogram_mock.engine import REQUEST_FAULT_MESSAGES, CheckResult, MockEngine, Reply, TaskRun, error_item
 from ideogram_mock.server import BackgroundServer
 
 from .errors import TaskError
@@ -68,9 +68,15 @@ DEFAULT_BASE_URL = "https://api.runware.ai/v1"
 FAULT_CODES: Mapping[str, str] = {
     "providerError": "task",
     "timeoutProvider": "task",
-    "rateLimited": "request",
+    "rateLimitExceeded": "request",
+    "rateLimited": "request",  # the kit's old name of rateLimitExceeded, still taken
     "invalidApiKey": "request",
+    "insufficientCredits": "request",
+    "forbidden": "request",
+    "serviceUnavailable": "request",
+    "queueTimeout": "request",
 }
+_RENAMED_FAULTS = {"rateLimited": "rateLimitExceeded"}
 _INJECTED_RETRY_AFTER = 1.0
 OPT_OUT = "@pytest.mark.ideogram(allow_invalid=True)"
 
@@ -95,6 +101,7 @@ class IdeogramSettings:
     base_urls: tuple[str, ...] = (DEFAULT_BASE_URL,)
     allow_invalid: bool = False
     fail_next: tuple[str, ...] = ()
+    strict: bool = False
 
     def replace(self, **changes: Any) -> IdeogramSettings:
         """A copy with ``changes``; keys other than the fields above are MockConfig settings."""
@@ -168,6 +175,7 @@ class PluginEngine(MockEngine):
         super().__init__(config, outbound_transport=outbound_transport)
         self.in_process = in_process
         self.invalid: list[InvalidRequest] = []
+        self.warned: list[InvalidRequest] = []  # requests whose tasks got warnings (accepted)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._task_faults: deque[str] = deque()
         self._request_faults: deque[str] = deque()
@@ -175,12 +183,13 @@ class PluginEngine(MockEngine):
         self._override_all: ResultOverride | None = None
         self._run_overrides: dict[int, ResultOverride] = {}
         self._injected_429 = False
+        self.strict = False
 
     # -- knobs ----------------------------------------------------------------------------------
 
     def fail_next(self, code: str, times: int = 1) -> None:
         queue = self._task_faults if _fault_kind(code) == "task" else self._request_faults
-        queue.extend([code] * times)
+        queue.extend([_RENAMED_FAULTS.get(code, code)] * times)
 
     def respond_with(self, override: ResultOverride, times: int | None) -> None:
         if times is None:
@@ -191,6 +200,7 @@ class PluginEngine(MockEngine):
     def forget(self) -> None:
         """Drop the knobs and the record of invalid payloads (the state a test leaves behind)."""
         self.invalid = []
+        self.warned = []
         self._task_faults.clear()
         self._request_faults.clear()
         self._overrides.clear()
@@ -223,7 +233,7 @@ class PluginEngine(MockEngine):
         return {**item, **override}
 
     def admit(self) -> float | None:
-        if self._request_faults and self._request_faults[0] == "rateLimited":
+        if self._request_faults and self._request_faults[0] == "rateLimitExceeded":
             self._request_faults.popleft()
             self._injected_429 = True
             return _INJECTED_RETRY_AFTER
@@ -238,7 +248,12 @@ class PluginEngine(MockEngine):
             )  # fmt: skip
         return super().authenticate(api_key)
 
-    def check(self, tasks: list[Any]) -> dict[int, list[TaskError]]:
+    def request_fault(self) -> str | None:
+        if self._request_faults and self._request_faults[0] in REQUEST_FAULT_MESSAGES:
+            return self._request_faults.popleft()
+        return super().request_fault()
+
+    def check(self, tasks: list[Any]) -> CheckResult:
         self._note_loop()
         found = super().check(tasks)
         if self.in_process:
@@ -248,9 +263,14 @@ class PluginEngine(MockEngine):
                     found[index] = kept
                 else:
                     del found[index]
-        if found:
+        if found.warnings:
+            log = self.requests()
+            self.warned.append(InvalidRequest(log[-1]["id"] if log else None, found.warnings))
+        if found or (self.strict and found.warnings):
             log = self.requests()
             errors = tuple(e for index in sorted(found) for e in found[index])
+            if self.strict:
+                errors += found.warnings
             self.invalid.append(InvalidRequest(log[-1]["id"] if log else None, errors))
         return found
 
@@ -263,7 +283,7 @@ class PluginEngine(MockEngine):
                 log = self.requests()
                 error = TaskError(code=item["code"], message=item["message"], hint=item.get("hint"))
                 self.invalid.append(InvalidRequest(log[-1]["id"] if log else None, (error,)))
-            elif item["code"] == "rateLimited" and injected_429:
+            elif item["code"] == "rateLimitExceeded" and injected_429:
                 item["message"] = "Too many requests (injected by fail_next)."  # the log holds this same dict
         return reply
 
@@ -285,6 +305,8 @@ def invalid_payload_report(invalid: Sequence[InvalidRequest], who: str = "ideogr
             lines.append(f"  {where}:")
             lines.extend(f"    {error}" + (f" (hint: {error.hint})" if error.hint else "") for error in errors)
     lines.append(f"Fix the payload, or mark a test that sends invalid payloads on purpose: {OPT_OUT}")
+    if any(e.is_warning for request in invalid for e in request.errors):
+        lines.append("Warnings fail this test because it runs strict (strict=True or the ini key ideogram_strict).")
     return "\n".join(lines)
 
 
@@ -339,12 +361,20 @@ class _MockControls:
 
     @property
     def invalid(self) -> list[TaskError]:
-        """Every validation error the mock answered during this test."""
+        """Every validation error the mock answered during this test (and, when strict, every warning)."""
         return [error for request in self.engine.invalid for error in request.errors]
+
+    @property
+    def warnings(self) -> list[TaskError]:
+        """Every warning of an accepted task during this test: a deprecated parameter (``checkNSFW``), one
+        without effect (``ttl`` with base64 output), a value only Runware's general reference lists.
+        ``@pytest.mark.ideogram(strict=True)`` (or the ini key ``ideogram_strict``) fails the test on them."""
+        return [warning for request in self.engine.warned for warning in request.errors]
 
     def fail_next(self, code: str = "providerError", times: int = 1) -> None:
         """Make the next ``times`` tasks fail (``providerError`` 500, ``timeoutProvider`` 504) or
-        requests be refused (``rateLimited`` 429 with Retry-After, ``invalidApiKey`` 401)."""
+        requests be refused (``insufficientCredits`` 402, ``forbidden`` 403, ``rateLimitExceeded`` 429
+        with Retry-After, ``serviceUnavailable`` 503, ``queueTimeout`` 504, ``invalidApiKey`` 401)."""
         self.engine.fail_next(code, times)
 
     def respond_with(self, result: ResultOverride, *, times: int | None = 1) -> None:
@@ -501,6 +531,7 @@ class IdeogramMock(_MockControls):
         )
         for code in settings.fail_next:
             self.engine.fail_next(code)
+        self.engine.strict = settings.strict
         self.app = create_app(engine=self.engine)
         self._bases = [self._make_base(url) for url in dict.fromkeys(settings.base_urls)]
         self._router = _Router(self)
@@ -752,6 +783,7 @@ class IdeogramServer(_MockControls):
         config = {k: v for k, v in settings.config.to_dict().items() if k not in ("host", "port")}
         self._call("PATCH", "/_mock/config", config)
         self.allow_invalid = settings.allow_invalid
+        self.engine.strict = settings.strict
         for code in settings.fail_next:
             self.engine.fail_next(code)
         return self

@@ -115,7 +115,10 @@ def allowed_sizes() -> tuple[tuple[int, int], ...]:
 def error_codes() -> Mapping[str, ErrorCode]:
     """The error-code catalogue, by code name, in documented order."""
     entries = load("error")["$defs"]["code"]["anyOf"]
-    return {e["const"]: ErrorCode(e["const"], int(e["x-httpStatus"]), e["description"]) for e in entries}
+    return {
+        e["const"]: ErrorCode(e["const"], int(e["x-httpStatus"]), e["description"], e.get("x-evidence", "kit-only"))
+        for e in entries
+    }
 
 
 def _resolve(schema: Mapping[str, JSON], base: str) -> tuple[Mapping[str, JSON], str]:

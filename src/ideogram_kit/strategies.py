@@ -6,7 +6,8 @@ Entry points:
   tasks that :func:`ideogram_kit.validate` accepts.
 - :func:`invalid_tasks`: :class:`InvalidCase` objects, a task with exactly one mistake plus
   the ``parameter`` and ``code`` the validator must report for it, and a short ``reason``.
-- :func:`requests`: whole request arrays (tasks, ``getResponse``, ``ping``, ``authentication``).
+- :func:`requests`: whole request arrays (tasks, ``getResponse``, ``getTaskDetails``, ``ping``,
+  ``authentication``).
 - :func:`responses`: response envelopes as the mock sends them (results, acknowledgements,
   poll states, error lists, pongs).
 - :func:`image_references`: every form an input image may take (UUID, URL, data URI, base64
@@ -43,6 +44,7 @@ from jsonschema import Draft202012Validator
 
 from . import schemas
 from .errors import SchemaError
+from .codes import runware_code
 from .types import ImageInferenceTask
 from .validation import validate
 
@@ -97,15 +99,15 @@ def _code(name: str) -> str:
     return name
 
 
-_C_MISSING = _code("missingParameter")
-_C_TYPE = _code("invalidType")
-_C_VALUE = _code("invalidValue")
-_C_RANGE = _code("outOfRange")
-_C_LENGTH = _code("invalidLength")
-_C_FORMAT = _code("invalidFormat")
-_C_UNKNOWN = _code("unknownParameter")
-_C_CONFLICT = _code("conflictingParameters")
-_C_DIMENSIONS = _code(_SIZE_RULE.get("x-errorCode", "unsupportedDimensions"))
+# the kinds of mistake (TaskError.kind); the wire code follows from kind and parameter (codes.runware_code)
+_C_MISSING = "missingParameter"
+_C_TYPE = "invalidType"
+_C_VALUE = "invalidValue"
+_C_RANGE = "outOfRange"
+_C_LENGTH = "invalidLength"
+_C_FORMAT = "invalidFormat"
+_C_UNKNOWN = "unknownParameter"
+_C_DIMENSIONS = _SIZE_RULE.get("x-errorKind", "unsupportedDimensions")
 
 
 def _join(parent: str, key: str) -> str:
@@ -155,16 +157,17 @@ def _def_regexes(name: str) -> tuple[re.Pattern[str], ...]:
 
 
 def _dependencies() -> tuple[tuple[str, str, Any], ...]:
-    """``(trigger, other, const)`` for each ``dependentSchemas`` rule: trigger needs other == const."""
+    """``(trigger, other, const)`` for each ``x-appliesWhen`` rule: trigger takes effect only when
+    other == const (else the validator warns), so valid tasks keep to it."""
     rules = []
-    for trigger, rule in _TASK.get("dependentSchemas", {}).items():
-        props = rule.get("properties", {})
-        if set(rule) - {"description", "properties"} or len(props) != 1:
-            raise SchemaError(f"strategies cannot generate dependentSchemas/{trigger}: expected one const property")
-        ((other, constraint),) = props.items()
-        if set(constraint) != {"const"}:
-            raise SchemaError(f"strategies cannot generate dependentSchemas/{trigger}: expected one const property")
-        rules.append((trigger, other, constraint["const"]))
+    for trigger, rule in _TASK["properties"].items():
+        applies = rule.get("x-appliesWhen")
+        if applies is None:
+            continue
+        if not isinstance(applies, dict) or len(applies) != 1:
+            raise SchemaError(f"strategies cannot generate {trigger}'s x-appliesWhen: expected one parameter")
+        ((other, const),) = applies.items()
+        rules.append((trigger, other, const))
     return tuple(rules)
 
 
@@ -326,8 +329,8 @@ def _leaf(path: str) -> st.SearchStrategy[Any]:
     merged = _PARAMS[path]
     if "const" in merged:
         return st.just(merged["const"])
-    if "enum" in merged:
-        return st.sampled_from(merged["enum"])
+    if "enum" in merged:  # values only the general reference lists would warn: not generated
+        return st.sampled_from(merged.get("x-modelPageEnum", merged["enum"]))
     name = _def_name(_declared(path))
     if name is not None:
         return _def_strategy(name)
@@ -400,6 +403,8 @@ class _Builder:
             child = _join(path, key)
             if path == "" and key in _SPECIAL_TOP:
                 continue
+            if _PARAMS[child].get("deprecated") and child not in self.forced:
+                continue  # valid, but the validator warns: generated only when asked for
             value = self.value(child)
             if key in required or child in self.forced:
                 always[key] = value
@@ -530,18 +535,21 @@ def _base_tasks(present: frozenset[str]) -> st.SearchStrategy[Task]:
 class InvalidCase:
     """A task with exactly one mistake, and what :func:`ideogram_kit.validate` must say about it.
 
-    ``validate(case.payload)`` returns exactly one error, with ``code == case.code`` and
-    ``parameter == case.parameter`` (dotted path, ``[i]`` for array items).
+    ``validate(case.payload)`` returns exactly one error, with ``code == case.code`` (Runware's
+    code, ``invalidRemixStrength``), ``kind == case.kind`` (the kit's class of mistake,
+    ``outOfRange``) and ``parameter == case.parameter`` (dotted path, ``[i]`` for array items).
     """
 
     payload: dict[str, Any]
     parameter: str
     code: str
     reason: str
+    kind: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The labelled form written by ``ideogram-kit generate --invalid``."""
-        return {"payload": self.payload, "parameter": self.parameter, "code": self.code, "reason": self.reason}
+        return {"payload": self.payload, "parameter": self.parameter, "code": self.code, "kind": self.kind,
+                "reason": self.reason}  # fmt: skip
 
 
 #: Applies a mutation to a (fresh) valid task in place; returns ``(parameter, reason)``.
@@ -552,6 +560,7 @@ _Apply = Callable[[st.DrawFn, Task], tuple[str, str]]
 class _Mutation:
     kind: str
     target: str
+    error_kind: str
     code: str
     apply: _Apply = field(repr=False, compare=False)
     present: frozenset[str] = frozenset()
@@ -723,30 +732,16 @@ def _bad_height() -> _Apply:
     return apply
 
 
-def _conflict(trigger: str, other: str, const: Any) -> _Apply:
-    enum = _PARAMS[other].get("enum")
-    if not enum:
-        raise SchemaError(f"strategies need an enum on {other} to break dependentSchemas/{trigger}")
-    others = st.sampled_from([v for v in enum if v != const])
-    values = _leaf(trigger)
-
-    def apply(draw: st.DrawFn, payload: Task) -> tuple[str, str]:
-        payload[trigger] = draw(values)
-        payload[other] = draw(others)
-        return trigger, f"{trigger} given with {other} {payload[other]} (needs {const})"
-
-    return apply
-
-
 def _mutations() -> tuple[_Mutation, ...]:
     out: list[_Mutation] = []
     triggers = {t for t, _, _ in _DEPENDENCIES}
 
-    def add(kind: str, target: str, code: str, apply: _Apply, present: Iterable[str] = ()) -> None:
-        if target in triggers and kind != "conflict":
+    def add(kind: str, target: str, error_kind: str, apply: _Apply, present: Iterable[str] = ()) -> None:
+        if target in triggers:
             apply = _with_dependency_satisfied(apply, target)
         need = {a for p in [*present, *_ancestors(target)] for a in [*_ancestors(p), p]}
-        out.append(_Mutation(kind, target, code, apply, frozenset(need)))
+        code = _code(runware_code(error_kind, target or None))
+        out.append(_Mutation(kind, target, error_kind, code, apply, frozenset(need)))
 
     for level in ["", *(p for p, s in _PARAMS.items() if s.get("type") == "object")]:
         schema = _object_schema(level)
@@ -766,13 +761,13 @@ def _mutations() -> tuple[_Mutation, ...]:
         if kind is not None:
             add("type", path, _C_TYPE, _set_value(path, _wrong_type(kind), f"{path} is not of type {kind}"))
         if path == "taskType":
-            code = _TASK_TYPE_RULE.get("x-errorCode", _C_VALUE)
+            kind_of = _TASK_TYPE_RULE.get("x-errorKind", _C_VALUE)
             values = _not_in(_TASK_TYPE_RULE["enum"])
-            add("enum", path, _code(code), _set_value(path, values, "taskType is not a known task type"))
+            add("enum", path, kind_of, _set_value(path, values, "taskType is not a known task type"))
         elif "enum" in schema or "const" in schema:
             allowed = schema.get("enum", [schema.get("const")])
-            code = _code(schema.get("x-errorCode", _C_VALUE))
-            add("enum", path, code, _set_value(path, _not_in(allowed), f"{path} is not an allowed value"))
+            kind_of = schema.get("x-errorKind", _C_VALUE)
+            add("enum", path, kind_of, _set_value(path, _not_in(allowed), f"{path} is not an allowed value"))
         if kind == "integer":
             low, high = schema.get("minimum"), schema.get("maximum")
             if low is not None:
@@ -815,8 +810,6 @@ def _mutations() -> tuple[_Mutation, ...]:
     bad_widths = st.one_of(st.sampled_from(near_widths), st.integers()).filter(lambda w: w not in _WIDTHS)
     add("size", _WIDTH, _C_DIMENSIONS, _set_value(_WIDTH, bad_widths, f"no allowed size has this {_WIDTH}"))
     add("size", _HEIGHT, _C_DIMENSIONS, _bad_height())
-    for trigger, other, const in _DEPENDENCIES:
-        add("conflict", trigger, _C_CONFLICT, _conflict(trigger, other, const))
     return tuple(out)
 
 
@@ -828,29 +821,36 @@ def _invalid_case(draw: st.DrawFn, mutations: Sequence[_Mutation]) -> InvalidCas
     mutation = draw(st.sampled_from(mutations))
     payload = draw(_base_tasks(mutation.present))
     parameter, reason = mutation.apply(draw, payload)
-    return InvalidCase(payload, parameter, mutation.code, reason)
+    return InvalidCase(payload, parameter, mutation.code, reason, mutation.error_kind)
 
 
-def invalid_tasks(parameter: str | None = None, code: str | None = None) -> st.SearchStrategy[InvalidCase]:
+def invalid_tasks(
+    parameter: str | None = None, code: str | None = None, kind: str | None = None
+) -> st.SearchStrategy[InvalidCase]:
     """Labelled invalid tasks: :class:`InvalidCase` with exactly one mistake each.
 
     Covers every rule of the schema: a missing required key, a wrong JSON type (of each
     parameter and of array items), a number below/above its range, a value outside an enum
-    (``unsupportedModel`` for ``model``, ``unknownTaskType`` for ``taskType``), an unsupported
+    (``invalidModel`` for ``model``, ``unsupportedTaskType`` for ``taskType``), an unsupported
     width x height, a malformed UUID/URL/image reference, too few/many images, too short/long
-    prompts, an unknown key at each level, and ``ttl`` without URL output.
+    prompts, and an unknown key at each level (``unsupportedParameter``).
 
     ``parameter`` keeps only mistakes in that parameter (dotted path; for array items the
-    array's path); ``code`` keeps only that catalogue code. Shrinking keeps a case invalid,
-    with a label that matches what the validator reports.
+    array's path); ``code`` keeps only that Runware code (``invalidRemixStrength``); ``kind``
+    keeps only that class of mistake (``outOfRange``). Shrinking keeps a case invalid, with a
+    label that matches what the validator reports.
     """
     chosen = [
-        m for m in _MUTATIONS if (parameter is None or m.target == parameter) and (code is None or m.code == code)
+        m
+        for m in _MUTATIONS
+        if (parameter is None or m.target == parameter)
+        and (code is None or m.code == code)
+        and (kind is None or m.error_kind == kind)
     ]
     if not chosen:
         targets = sorted({m.target for m in _MUTATIONS if m.target})
         raise InvalidArgument(
-            f"invalid_tasks(parameter={parameter!r}, code={code!r}) matches no mistake; "
+            f"invalid_tasks(parameter={parameter!r}, code={code!r}, kind={kind!r}) matches no mistake; "
             f"parameters: {', '.join(targets)}"
         )
     return _invalid_case(tuple(chosen))
@@ -881,10 +881,12 @@ def _ping_tasks() -> st.SearchStrategy[dict[str, Any]]:
 @st.composite
 def _requests(draw: st.DrawFn, max_tasks: int) -> list[dict[str, Any]]:
     images = draw(st.lists(valid_tasks(), max_size=max_tasks, unique_by=lambda t: str(t["taskUUID"]).lower()))
-    poll_type = _REQUEST_DEFS["getResponse"]["properties"]["taskType"]["const"]
+    poll_types = st.sampled_from([_REQUEST_DEFS[k]["properties"]["taskType"]["const"]
+                                  for k in ("getResponse", "getTaskDetails")])  # fmt: skip
     known = [t["taskUUID"] for t in images]
     poll_uuids = st.one_of(st.sampled_from(known), _uuid_strings(4)) if known else _uuid_strings(4)
-    polls = draw(st.lists(poll_uuids.map(lambda u: {"taskType": poll_type, "taskUUID": u}), max_size=2))
+    poll = st.builds(lambda kind, u: {"taskType": kind, "taskUUID": u}, poll_types, poll_uuids)
+    polls = draw(st.lists(poll, max_size=2))
     pings = draw(st.lists(_ping_tasks(), max_size=1))
     body = draw(st.permutations([*images, *polls, *pings]))
     if not body:

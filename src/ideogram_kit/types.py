@@ -70,6 +70,7 @@ class ImageInferenceTask(_RequiredTaskKeys, total=False):
     uploadEndpoint: str
     safety: Safety
     ttl: int
+    checkNSFW: bool  # deprecated: use safety.checkContent (accepted with a warning)
     includeCost: bool
     numberResults: int
     negativePrompt: str

@@ -1,10 +1,12 @@
 """Validate Runware payloads for ``ideogram:1@2`` against the bundled schema.
 
 ``validate(payload)`` takes one task (a dict) or a whole request (a list of tasks) and
-returns a list of :class:`~ideogram_kit.errors.TaskError`, empty when the payload is valid.
-It reports **one error per mistake**: jsonschema's raw errors are mapped onto the kit's
-error-code catalogue, ``anyOf`` failures are reported once (never branch by branch), and
-an error that merely follows from another one on the same parameter is dropped.
+returns a :class:`ValidationResult`: a list of :class:`~ideogram_kit.errors.TaskError`, empty
+when the payload is valid, whose ``warnings`` attribute lists what the real API accepts but
+ignores or deprecates (:mod:`ideogram_kit.payload_warnings`). It reports **one error per
+mistake**: jsonschema's raw errors are mapped onto Runware's per-parameter codes
+(:mod:`ideogram_kit.codes`) and messages, ``anyOf`` failures are reported once (never branch by
+branch), and an error that merely follows from another one on the same parameter is dropped.
 
 The all-valid case takes a compiled fast path (:mod:`ideogram_kit.compiler`); jsonschema's
 ``iter_errors`` runs only to explain a failure.
@@ -20,16 +22,22 @@ from typing import Any
 import jsonschema.exceptions
 
 from . import compiler, schemas
+from .codes import documentation_url, parameter_name, runware_code
 from .errors import InvalidPayload, PayloadAssertionError, TaskError, describe_value
+from .payload_warnings import task_warnings
 
-__all__ = ["assert_valid_payload", "check", "format_parameter", "is_valid", "validate"]
+__all__ = ["ValidationResult", "assert_valid_payload", "check", "format_parameter", "is_valid", "validate"]
 
 _JSON_TYPE_NAMES = {
     "object": "an object", "array": "an array", "string": "a string", "integer": "an integer",
     "number": "a number", "boolean": "a boolean", "null": "null",
 }  # fmt: skip
+#: The ``type`` field of Runware's value errors ("integer", "float", "string[]", ...).
+_RUNWARE_TYPES = {"integer": "integer", "number": "float", "string": "string", "boolean": "boolean",
+                  "object": "object", "array": "array", "null": "null"}  # fmt: skip
 
-_KEYWORD_CODES = {
+#: The kit's class of mistake (``TaskError.kind``) for each failing JSON Schema keyword.
+_KEYWORD_KINDS = {
     "type": "invalidType",
     "enum": "invalidValue",
     "const": "invalidValue",
@@ -46,8 +54,13 @@ _KEYWORD_CODES = {
     "oneOf": "invalidFormat",
     "required": "missingParameter",
     "additionalProperties": "unknownParameter",
-    "dependentSchemas": "conflictingParameters",
 }
+
+
+class ValidationResult(list[TaskError]):
+    """The errors of a payload (a plain list: empty when valid), and its ``warnings``."""
+
+    warnings: tuple[TaskError, ...] = ()
 
 
 def format_parameter(path: Iterable[str | int]) -> str:
@@ -80,36 +93,73 @@ def _as_request(payload: Any) -> tuple[Any, bool]:
 
 
 def is_valid(payload: Any) -> bool:
-    """True when ``payload`` (a task or a request array) has no validation error."""
+    """True when ``payload`` (a task or a request array) has no validation error (warnings allowed)."""
     request, _ = _as_request(payload)
     return _fast_predicate()(request) and not _duplicate_uuids(request)
 
 
-def validate(payload: Any) -> list[TaskError]:
-    """All validation errors of ``payload`` (a task or a request array), one per mistake."""
+def validate(payload: Any) -> ValidationResult:
+    """All validation errors of ``payload`` (a task or a request array), one per mistake.
+
+    The result is a list of errors; its ``warnings`` attribute holds the warnings of the
+    payload's valid ``imageInference`` tasks.
+    """
     request, _ = _as_request(payload)
     fast_ok = _fast_predicate()(request)
     duplicates = _duplicate_uuids(request) if isinstance(request, list) else []
-    if fast_ok and not duplicates:
-        return []
-    errors = [] if fast_ok else _report(request)
-    errors.extend(duplicates)
-    errors.sort(key=lambda e: -1 if e.task_index is None else e.task_index)
-    return errors
+    result = ValidationResult()
+    if not (fast_ok and not duplicates):
+        errors = [] if fast_ok else _report(request)
+        errors.extend(duplicates)
+        errors.sort(key=lambda e: -1 if e.task_index is None else e.task_index)
+        result.extend(errors)
+    if isinstance(request, list):
+        failed = {e.task_index for e in result}
+        found: list[TaskError] = []
+        for index, task in enumerate(request):
+            if index not in failed and isinstance(task, dict) and task.get("taskType") == "imageInference":
+                found.extend(task_warnings(task, index))
+        if found:
+            result.warnings = tuple(found)
+    return result
 
 
-def check(payload: Any) -> None:
-    """Raise :class:`InvalidPayload` carrying every error when ``payload`` is invalid."""
-    errors = validate(payload)
-    if errors:
-        raise InvalidPayload(errors)
+def check(payload: Any, *, strict: bool = False) -> None:
+    """Raise :class:`InvalidPayload` carrying every error when ``payload`` is invalid.
+
+    With ``strict=True`` warnings count as errors too.
+    """
+    result = validate(payload)
+    problems = [*result, *result.warnings] if strict else list(result)
+    if problems:
+        raise InvalidPayload(problems)
 
 
-def assert_valid_payload(payload: Any) -> None:
+def assert_valid_payload(payload: Any, *, strict: bool = False) -> None:
     """Like :func:`check`, but raises :class:`PayloadAssertionError` (an ``AssertionError``)."""
-    errors = validate(payload)
-    if errors:
-        raise PayloadAssertionError(errors)
+    result = validate(payload)
+    problems = [*result, *result.warnings] if strict else list(result)
+    if problems:
+        raise PayloadAssertionError(problems)
+
+
+# ---------------------------------------------------------------------------------------------
+# Building errors in Runware's dialect
+# ---------------------------------------------------------------------------------------------
+
+
+def _error(kind: str, parameter: str | None, message: str, base: Mapping[str, Any], **fields: Any) -> TaskError:
+    """A :class:`TaskError` of ``kind``, with Runware's code and documentation link for ``parameter``."""
+    known = fields.pop("known", True)
+    return TaskError(
+        code=runware_code(kind, parameter),
+        kind=kind,
+        message=message,
+        parameter=parameter,
+        documentation=documentation_url(parameter, base.get("task_type"), known=known),
+        **base,
+        **fields,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -128,15 +178,16 @@ def _duplicate_uuids(request: Sequence[Any]) -> list[TaskError]:
             continue
         key = uuid.lower()
         if key in seen:
+            base = {"task_index": index, "task_uuid": uuid, "task_type": "imageInference"}
             errors.append(
-                TaskError(
-                    code="conflictTaskUUID",
-                    message=f"taskUUID {uuid} is already used by task {seen[key]} of this request.",
-                    parameter="taskUUID",
-                    task_index=index,
-                    task_uuid=uuid,
-                    task_type="imageInference",
+                _error(
+                    "conflictTaskUUID",
+                    "taskUUID",
+                    f"Conflicting taskUUID '{uuid}': task {seen[key]} of this request already uses it. "
+                    "Every task needs its own UUID v4.",
+                    base,
                     value=uuid,
+                    type="string",
                     hint="give every task its own uuid4()",
                 )
             )
@@ -164,12 +215,10 @@ def _report(request: Any) -> list[TaskError]:
     if not request:
         return [TaskError(code="invalidRequestBody", message="The request array is empty; send at least one task.")]
     errors: list[TaskError] = []
-    seen: set[tuple[int | None, str | None, str]] = set()
+    seen: set[tuple[int | None, str | None]] = set()
     for raw in schemas.validator("request").iter_errors(request):
         for err in _translate(raw, request):
-            # one error per parameter, except that "ttl does not apply here" is a mistake of
-            # its own beside a bad ttl value
-            key = (err.task_index, err.parameter, "" if err.code != "conflictingParameters" else err.code)
+            key = (err.task_index, err.parameter)  # one error per parameter
             if key in seen:
                 continue
             seen.add(key)
@@ -179,17 +228,15 @@ def _report(request: Any) -> list[TaskError]:
 
 def _drop_consequences(errors: list[TaskError]) -> list[TaskError]:
     """Remove errors that only follow from another error of the same task."""
-    flagged = {(e.task_index, e.parameter) for e in errors if e.code != "unsupportedDimensions"}
-    kept = []
-    for err in errors:
-        if err.code == "unsupportedDimensions" and (
-            (err.task_index, "width") in flagged or (err.task_index, "height") in flagged
-        ):
-            continue
-        if err.code == "conflictingParameters" and (err.task_index, "outputType") in flagged:
-            continue
-        kept.append(err)
-    return kept
+    flagged = {(e.task_index, e.parameter) for e in errors if e.kind != "unsupportedDimensions"}
+    return [
+        err
+        for err in errors
+        if not (
+            err.kind == "unsupportedDimensions"
+            and ((err.task_index, "width") in flagged or (err.task_index, "height") in flagged)
+        )
+    ]
 
 
 def _task_fields(request: list[Any], index: int) -> dict[str, Any]:
@@ -220,9 +267,6 @@ def _translate(err: jsonschema.exceptions.ValidationError, request: list[Any]) -
             **base,
         )
         return
-    if "dependentSchemas" in err.absolute_schema_path:
-        yield _conflict(err, rel, base)
-        return
     if keyword == "required":
         required: list[str] = err.validator_value  # type: ignore[assignment]
         for name in required:
@@ -233,23 +277,96 @@ def _translate(err: jsonschema.exceptions.ValidationError, request: list[Any]) -
         yield from _unknown(err, rel, base)
         return
     parameter = format_parameter(rel)
-    code = schema.get("x-errorCode") if keyword in ("const", "enum", "anyOf") else None
-    if code == "unsupportedDimensions":
+    kind = schema.get("x-errorKind") if keyword in ("const", "enum", "anyOf") else None
+    if kind == "unsupportedDimensions":
         yield _dimensions(err.instance, base)
         return
-    code = code or _KEYWORD_CODES.get(keyword, "invalidValue")
-    builder = _BUILDERS.get(code, _invalid_value)
-    yield builder(code, parameter, err, schema, base)
+    if kind == "unknownTaskType":
+        yield _unknown_task_type(err.instance, base)
+        return
+    yield _value_error(kind or _KEYWORD_KINDS.get(keyword, "invalidValue"), parameter, err, schema, base)
+
+
+def _param_schema(parameter: str, base: Mapping[str, Any], fallback: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The whole (``$ref``-merged) schema of an imageInference parameter, else the failing subschema."""
+    if base.get("task_type") == "imageInference" and "[" not in parameter:
+        found = schemas.task_parameters().get(parameter)
+        if found is not None:
+            return found
+    return fallback
+
+
+def _items_schema(schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    items = schema.get("items", {})
+    ref = items.get("$ref") if isinstance(items, Mapping) else None
+    if ref is None:
+        return items if isinstance(items, Mapping) else {}
+    contents: Mapping[str, Any] = schemas.registry().resolver(schemas.uri("image-inference")).lookup(ref).contents
+    return contents
+
+
+def _runware_type(schema: Mapping[str, Any]) -> str | None:
+    kind = schema.get("type")
+    if not isinstance(kind, str):
+        return None
+    if kind == "array":
+        item = _items_schema(schema).get("type")
+        return f"{_RUNWARE_TYPES.get(item, item)}[]" if isinstance(item, str) else "array"
+    return _RUNWARE_TYPES.get(kind, kind)
+
+
+def _count(n: int, unit: str) -> str:
+    return f"{n} {unit}{'s' if n != 1 else ''}"
+
+
+def _rule(schema: Mapping[str, Any]) -> str:
+    """What a value must be, from its schema: ``an integer value between 1 and 100``."""
+    if "const" in schema:
+        return describe_value(schema["const"])
+    if "enum" in schema:
+        return "one of " + ", ".join(str(v) for v in schema["enum"])
+    kind = schema.get("type")
+    if kind in ("integer", "number"):
+        noun = "an integer value" if kind == "integer" else "a number"
+        low, high = schema.get("minimum"), schema.get("maximum")
+        if low is not None and high is not None:
+            return f"{noun} between {low} and {high}"
+        if low is not None:
+            return f"{noun} of at least {low}"
+        return f"{noun} of at most {high}" if high is not None else noun
+    if kind == "string":
+        if "title" in schema and ("pattern" in schema or "anyOf" in schema):
+            return str(schema["title"])
+        low, high = schema.get("minLength", 0), schema.get("maxLength")
+        if high is not None:
+            return f"a string of {low} to {high} characters"
+        return f"a string of at least {_count(low, 'character')}" if low else "a string"
+    if kind == "array":
+        low, high = schema.get("minItems", 0), schema.get("maxItems")
+        if high is not None and low == high:
+            size = f"exactly {_count(low, 'item')}"
+        elif high is not None:
+            size = f"{low} to {high} items"
+        else:
+            size = f"at least {_count(low, 'item')}"
+        item = _items_schema(schema)
+        each = f", each {item['title']}" if "title" in item else ""
+        return f"an array of {size}{each}"
+    if kind == "boolean":
+        return "a boolean (true or false)"
+    return _JSON_TYPE_NAMES.get(str(kind), "a valid value")
 
 
 def _missing(rel: list[Any], base: dict[str, Any]) -> TaskError:
     parameter = format_parameter(rel)
-    return TaskError(
-        code="missingParameter",
-        message=f"Missing required parameter '{parameter}'.",
-        parameter=parameter,
+    schema = _param_schema(parameter, base, {})
+    return _error(
+        "missingParameter",
+        parameter,
+        f"Missing required parameter: '{parameter}'.",
+        base,
+        type=_runware_type(schema),
         hint=_missing_hint(parameter),
-        **base,
     )
 
 
@@ -269,22 +386,25 @@ def _unknown(err: jsonschema.exceptions.ValidationError, rel: list[Any], base: d
         parameter = format_parameter([*rel, key])
         suggestion = _suggest_parameter(str(key), known, where)
         place = f" in {where}" if where else ""
-        message = f"Unknown parameter '{key}'{place}."
+        message = (
+            f"Unsupported use of '{key}' parameter. This parameter is not supported for the selected model. "
+            f"Supported parameters{place}: {', '.join(known)}."
+        )
         hint = None
         if suggestion:
             message += f" Did you mean '{suggestion}'?"
             moved = suggestion.rsplit(".", 1)[-1] == key
             hint = f"move it to {suggestion}" if moved else f"rename it to {suggestion}"
-        elif known:
-            hint = "allowed here: " + ", ".join(known)
-        yield TaskError(
-            code="unknownParameter",
-            message=message,
-            parameter=parameter,
+        yield _error(
+            "unknownParameter",
+            parameter,
+            message,
+            base,
+            known=False,
             value=instance[key],
+            allowed_values=tuple(known),
             suggestion=suggestion,
             hint=hint,
-            **base,
         )
 
 
@@ -315,24 +435,16 @@ def _leaf_names() -> tuple[str, ...]:
     return tuple(p.rsplit(".", 1)[-1] for p in _all_task_parameters())
 
 
-def _conflict(err: jsonschema.exceptions.ValidationError, rel: list[Any], base: dict[str, Any]) -> TaskError:
-    schema_path = list(err.absolute_schema_path)
-    trigger = str(schema_path[schema_path.index("dependentSchemas") + 1])
-    # rel is the path of the parameter the dependent schema constrains (outputType)
-    other = format_parameter(rel)
-    required = err.validator_value
-    return TaskError(
-        code="conflictingParameters",
-        message=(
-            f"'{trigger}' applies only when {other} is {describe_value(required)}; "
-            f"this task has {other} {describe_value(err.instance)}."
-        ),
-        parameter=trigger,
-        value=err.instance,
-        allowed_values=(required,),
-        hint=f"remove {trigger}, or set {other} to {describe_value(required)}",
-        **base,
-    )
+def _unknown_task_type(value: Any, base: dict[str, Any]) -> TaskError:
+    allowed = schemas.load("request")["$defs"]["task"]["properties"]["taskType"]["enum"]
+    suggestion = _close_value(value, allowed)
+    message = f"Unsupported task type {describe_value(value)}. Supported task types: {', '.join(allowed)}."
+    if suggestion:
+        message += f" Did you mean '{suggestion}'?"
+    return _error(
+        "unknownTaskType", "taskType", message, base,
+        value=value, type="string", allowed_values=tuple(allowed), suggestion=suggestion,
+    )  # fmt: skip
 
 
 def _sizes_text(sizes: Sequence[tuple[int, int]]) -> str:
@@ -346,28 +458,17 @@ def _dimensions(task: Any, base: dict[str, Any]) -> TaskError:
     parameter = "height" if width_ok else "width"
     value = height if parameter == "height" else width
     got = f"{describe_value(width)}x{describe_value(height)}"
-    return TaskError(
-        code="unsupportedDimensions",
-        message=f"{got} is not a size ideogram:1@2 renders; width and height must be one of the allowed pairs.",
-        parameter=parameter,
+    return _error(
+        "unsupportedDimensions",
+        parameter,
+        f"Unsupported dimensions {got} for the selected model. Supported dimensions (width x height): "
+        f"{_sizes_text(sizes)}.",
+        base,
         value=value,
+        type="integer",
+        allowed_values=tuple(f"{w}x{h}" for w, h in sizes),
         allowed_sizes=sizes,
         hint="use one of " + _sizes_text(sizes),
-        **base,
-    )
-
-
-def _type_error(code: str, parameter: str, err: Any, schema: Mapping[str, Any], base: dict[str, Any]) -> TaskError:
-    expected = err.validator_value
-    names: list[str] = expected if isinstance(expected, list) else [expected]
-    wanted = " or ".join(_JSON_TYPE_NAMES.get(n, n) for n in names)
-    return TaskError(
-        code=code,
-        message=f"'{parameter}' must be {wanted}, got {_got(err.instance)}.",
-        parameter=parameter,
-        value=err.instance,
-        type="|".join(names),
-        **base,
     )
 
 
@@ -395,90 +496,37 @@ def _json_type(value: Any) -> str:
     return "array" if isinstance(value, list) else type(value).__name__
 
 
-def _invalid_value(code: str, parameter: str, err: Any, schema: Mapping[str, Any], base: dict[str, Any]) -> TaskError:
-    allowed = list(schema["enum"]) if "enum" in schema else [schema.get("const", err.validator_value)]
-    suggestion = None
-    if isinstance(err.instance, str):
-        strings = [a for a in allowed if isinstance(a, str)]
-        by_case = {a.lower(): a for a in strings}
-        suggestion = by_case.get(err.instance.lower()) or next(
-            iter(difflib.get_close_matches(err.instance, strings, n=1, cutoff=0.6)), None
-        )
-    listed = ", ".join(str(a) for a in allowed)
-    message = f"'{parameter}' must be one of {listed}; got {describe_value(err.instance)}."
-    if len(allowed) == 1:
-        message = f"'{parameter}' must be {describe_value(allowed[0])}; got {describe_value(err.instance)}."
-    if suggestion:
-        message += f" Did you mean '{suggestion}'?"
-    return TaskError(
-        code=code,
-        message=message,
-        parameter=parameter,
-        value=err.instance,
-        allowed_values=tuple(allowed),
-        suggestion=suggestion,
-        **base,
-    )
+def _close_value(value: Any, allowed: Sequence[Any]) -> str | None:
+    """The allowed string ``value`` probably meant: the same in another case, or a close spelling."""
+    if not isinstance(value, str):
+        return None
+    strings = [a for a in allowed if isinstance(a, str)]
+    by_case = {a.lower(): a for a in strings}
+    return by_case.get(value.lower()) or next(iter(difflib.get_close_matches(value, strings, n=1, cutoff=0.6)), None)
 
 
-def _bounds(schema: Mapping[str, Any], low: str, high: str) -> tuple[Any, Any]:
-    return schema.get(low), schema.get(high)
-
-
-def _range_error(code: str, parameter: str, err: Any, schema: Mapping[str, Any], base: dict[str, Any]) -> TaskError:
-    low, high = _bounds(schema, "minimum", "maximum")
-    if low is not None and high is not None:
-        rule = f"between {low} and {high}"
-    elif low is not None:
-        rule = f"at least {low}"
-    else:
-        rule = f"at most {high}"
-    return TaskError(
-        code=code,
-        message=f"'{parameter}' must be {rule}, got {describe_value(err.instance)}.",
-        parameter=parameter,
-        value=err.instance,
-        min=low,
-        max=high,
-        **base,
-    )
-
-
-def _length_error(code: str, parameter: str, err: Any, schema: Mapping[str, Any], base: dict[str, Any]) -> TaskError:
-    is_array = isinstance(err.instance, list)
-    low, high = _bounds(schema, *(("minItems", "maxItems") if is_array else ("minLength", "maxLength")))
-    unit = "item" if is_array else "character"
-    if low is not None and low == high:
-        rule = f"exactly {low} {unit}{'s' if low != 1 else ''}"
-    elif low is not None and high is not None:
-        rule = f"{low} to {high} {unit}s"
-    elif low is not None:
-        rule = f"at least {low} {unit}{'s' if low != 1 else ''}"
-    else:
-        rule = f"at most {high} {unit}s"
-    verb = "hold" if is_array else "be"
-    extent = "long" if not is_array else ""
-    message = f"'{parameter}' must {verb} {rule}{' ' + extent if extent else ''}, got {len(err.instance)}."
-    return TaskError(code=code, message=message, parameter=parameter, value=err.instance, min=low, max=high, **base)
-
-
-def _format_error(code: str, parameter: str, err: Any, schema: Mapping[str, Any], base: dict[str, Any]) -> TaskError:
-    title = schema.get("title", "in the required format")
-    return TaskError(
-        code=code,
-        message=f"'{parameter}' must be {title}, got {describe_value(err.instance)}.",
-        parameter=parameter,
-        value=err.instance,
-        **base,
-    )
-
-
-_BUILDERS = {
-    "invalidType": _type_error,
-    "invalidValue": _invalid_value,
-    "unsupportedModel": _invalid_value,
-    "unknownTaskType": _invalid_value,
-    "outOfRange": _range_error,
-    "invalidLength": _length_error,
-    "invalidFormat": _format_error,
-}
+def _value_error(kind: str, parameter: str, err: Any, schema: Mapping[str, Any], base: dict[str, Any]) -> TaskError:
+    """``Invalid value for '<name>' parameter. It must be <rule>, got <value>.`` with Runware's fields."""
+    whole = _param_schema(parameter, base, schema)
+    item_index = parameter.rpartition("[")[2].rstrip("]") if parameter.endswith("]") else None
+    rule_schema = schema if item_index is not None or whole is schema else whole
+    if kind == "invalidType" and item_index is None:
+        rule_schema = whole
+    subject = f"Item {item_index}" if item_index is not None else "It"
+    got = _got(err.instance) if kind == "invalidType" else describe_value(err.instance)
+    if kind == "invalidLength" and isinstance(err.instance, str):
+        got = f"{describe_value(err.instance)} ({_count(len(err.instance), 'character')})"
+    message = f"Invalid value for '{parameter_name(parameter)}' parameter. {subject} must be {_rule(rule_schema)}, got {got}."
+    fields: dict[str, Any] = {"value": err.instance, "type": _runware_type(whole) or _runware_type(schema)}
+    if "enum" in whole or "const" in whole:
+        allowed = list(whole["enum"]) if "enum" in whole else [whole["const"]]
+        fields["allowed_values"] = tuple(allowed)
+        if suggestion := _close_value(err.instance, allowed):
+            fields["suggestion"] = suggestion
+            message += f" Did you mean '{suggestion}'?"
+    if whole.get("type") in ("integer", "number"):
+        fields["min"], fields["max"] = whole.get("minimum"), whole.get("maximum")
+    elif kind == "invalidLength":
+        low, high = ("minItems", "maxItems") if isinstance(err.instance, list) else ("minLength", "maxLength")
+        fields["min"], fields["max"] = schema.get(low), schema.get(high)
+    return _error(kind, parameter, message, base, **fields)
