@@ -14,7 +14,7 @@ arrived = threading.Semaphore(0)
 class Receiver(http.server.BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # the webhook: one POST per image
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        received.append(("webhook", self.path, body["data"][0]["imageUUID"], self.headers["X-Delivery-ID"]))
+        received.append(("webhook", self.path, body["imageUUID"], self.headers["X-Delivery-ID"]))
         self.send_response(200)
         self.end_headers()
         arrived.release()

@@ -106,8 +106,8 @@ def receiver_app(report: SoakReport, fail_rate: float, seed: int) -> Starlette:
         assert request.query_params.get("token") == "soak", "the webhook URL's query string was not kept"
         delivery_id = request.headers["x-delivery-id"]
         report.delivered[delivery_id] += 1
-        for item in json.loads(body).get("data", []):
-            report.images_by_task.setdefault(item["taskUUID"], set()).add(item["imageUUID"])
+        item = json.loads(body)  # the flat result object (webhook_body "flat", the default)
+        report.images_by_task.setdefault(item["taskUUID"], set()).add(item["imageUUID"])
         return Response(status_code=204)
 
     return Starlette(routes=[Route("/hook", hook, methods=["POST"])])

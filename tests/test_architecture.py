@@ -18,8 +18,13 @@ ALLOWED: dict[str, set[str]] = {
     "ideogram_kit.schemas": {"ideogram_kit.errors"},
     "ideogram_kit.payloads": {"ideogram_kit.errors"},
     "ideogram_kit.payload_warnings": {"ideogram_kit.errors", "ideogram_kit.schemas", "ideogram_kit.codes"},
-    "ideogram_kit.validation": {"ideogram_kit.errors", "ideogram_kit.schemas", "ideogram_kit.compiler",
-                                "ideogram_kit.codes", "ideogram_kit.payload_warnings"},
+    "ideogram_kit.validation": {
+        "ideogram_kit.errors",
+        "ideogram_kit.schemas",
+        "ideogram_kit.compiler",
+        "ideogram_kit.codes",
+        "ideogram_kit.payload_warnings",
+    },
 }
 #: what no module of the mock may import: the layers above it
 MOCK_MAY_NOT = {"ideogram_kit.strategies", "ideogram_kit.types", "ideogram_kit.cli", "ideogram_kit.plugin",

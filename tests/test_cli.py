@@ -50,7 +50,7 @@ def test_out_of_range_exits_1_with_path_bound_and_value(tmp_path: Path) -> None:
     first = out.splitlines()[0]
     assert first.startswith(f"{path}: task 0 (6ba7b824-9dad-41d1-80b4-00c04fd430c8): ")
     assert "providerSettings.ideogram.remixStrength" in first
-    assert "between 1 and 100, got 150" in first and first.endswith("[outOfRange]")
+    assert "between 1 and 100, got 150" in first and first.endswith("[invalidRemixStrength]")
     assert out.splitlines()[-1] == "1 payload checked: 0 valid, 1 invalid (1 error)"
 
 
@@ -138,7 +138,7 @@ def test_json_format(tmp_path: Path) -> None:
     first, second = report["results"]
     assert (first["file"], first["valid"]) == (bad, False)
     [err] = first["errors"]
-    assert err["code"] == "invalidValue" and err["parameter"] == "outputType"
+    assert err["code"] == "invalidOutputType" and err["parameter"] == "outputType"
     assert err["allowedValues"] == ["URL", "base64Data", "dataURI"] and err["taskIndex"] == 0
     assert second["readError"]["line"] == 1 and second["readError"]["column"] == 4
     error_schema = schemas.validator("error")
@@ -153,7 +153,9 @@ def test_github_format(tmp_path: Path) -> None:
     assert code == 2
     first, second = out.splitlines()
     escaped = bad.replace(",", "%2C")
-    assert first.startswith(f"::error file={escaped},title=outOfRange providerSettings.ideogram.remixStrength::")
+    assert first.startswith(
+        f"::error file={escaped},title=invalidRemixStrength providerSettings.ideogram.remixStrength::"
+    )
     assert "between 1 and 100, got 150" in first
     assert second.startswith(f"::error file={cut},line=2,col=8,title=unreadable payload::invalid JSON")
 

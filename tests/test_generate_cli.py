@@ -45,15 +45,19 @@ def test_invalid_lines_carry_a_label_the_validator_agrees_with() -> None:
     assert code == 0
     for line in text.splitlines():
         case: dict[str, Any] = json.loads(line)
-        assert set(case) == {"payload", "parameter", "code", "reason"}
+        assert set(case) == {"payload", "parameter", "code", "kind", "reason"}
         errors = ideogram_kit.validate(case["payload"])
-        assert [(e.code, e.parameter) for e in errors] == [(case["code"], case["parameter"])]
+        assert [(e.code, e.kind, e.parameter) for e in errors] == [(case["code"], case["kind"], case["parameter"])]
 
 
 def test_invalid_filters() -> None:
-    code, text = run("--invalid", "--parameter", "ttl", "--code", "conflictingParameters", "-n", "5", "--seed", "1")
+    code, text = run("--invalid", "--parameter", "ttl", "--kind", "outOfRange", "-n", "5", "--seed", "1")
     assert code == 0
-    assert {json.loads(line)["code"] for line in text.splitlines()} == {"conflictingParameters"}
+    labels = {(case["code"], case["kind"]) for case in map(json.loads, text.splitlines())}
+    assert labels == {("invalidTtl", "outOfRange")}
+    code, text = run("--invalid", "--code", "invalidRemixStrength", "-n", "5", "--seed", "1")
+    assert code == 0
+    assert {json.loads(line)["parameter"] for line in text.splitlines()} == {"providerSettings.ideogram.remixStrength"}
 
 
 def test_out_dir_files_feed_validate(tmp_path: Path) -> None:

@@ -169,7 +169,7 @@ def test_get_response_with_odd_task_uuids(client: Client, task_uuid: Any) -> Non
     response = client.post("/v1", json=[{"taskType": "getResponse", "taskUUID": task_uuid}], headers=AUTH)
     envelope = assert_runware_error(response.status_code, response.content)
     assert response.status_code == 400
-    assert envelope["errors"][0]["code"] in {"taskNotFound", "invalidFormat", "invalidType"}
+    assert envelope["errors"][0]["code"] in {"taskNotFound", "invalidTaskUUID"}
 
 
 @pytest.mark.parametrize(

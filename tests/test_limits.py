@@ -385,7 +385,7 @@ def http_error(answer: bytes) -> tuple[int, str, dict[str, Any]]:
     lines = head.decode("latin-1").split("\r\n")
     headers = dict(line.lower().split(": ", 1) for line in lines[1:])
     envelope = json.loads(body)
-    assert list(envelope) == ["errors"] and len(envelope["errors"]) == 1, envelope
+    assert list(envelope) == ["data", "errors"] and envelope["data"] == [] and len(envelope["errors"]) == 1, envelope
     return int(lines[0].split()[1]), headers["content-type"], envelope["errors"][0]
 
 

@@ -234,12 +234,12 @@ async def test_all_invalid_is_400(client: httpx.AsyncClient) -> None:
     response = await post(client, bad, make_task(model="runware:100@1"))
     assert response.status_code == 400
     body = response.json()
-    assert "data" not in body
+    assert body["data"] == []  # Runware's REST error bodies carry "data": [] beside errors
     first = body["errors"][0]
     assert (first["code"], first["parameter"], first["min"], first["max"]) == (
-        "outOfRange", "providerSettings.ideogram.remixStrength", 1, 100
+        "invalidRemixStrength", "providerSettings.ideogram.remixStrength", 1, 100
     )  # fmt: skip
-    assert body["errors"][1]["code"] == "unsupportedModel"
+    assert body["errors"][1]["code"] == "invalidModel"
 
 
 @pytest.mark.parametrize("body", [b"", b"{", b"[NaN]", b"[]", b'{"taskType": "ping"}', b"[1]"])
@@ -271,7 +271,7 @@ async def test_rate_limit_gives_429_with_retry_after(
     assert [(await post(client, {"taskType": "ping"})).status_code for _ in range(3)] == [200, 200, 429]
     limited = await post(client, {"taskType": "ping"})
     assert limited.headers["retry-after"] == "10"
-    assert limited.json()["errors"][0]["code"] == "rateLimited"
+    assert limited.json()["errors"][0]["code"] == "rateLimitExceeded"
     clock.now += 10
     assert (await post(client, {"taskType": "ping"})).status_code == 200
 
@@ -563,3 +563,97 @@ async def test_the_content_type_check_can_be_turned_off(client: httpx.AsyncClien
     body = json.dumps([{"taskType": "ping"}]).encode()
     response = await client.post("/v1", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert response.status_code == 200, response.text
+
+
+# -- Runware's dialect on the wire: warnings, getTaskDetails, request faults, integral floats --------
+
+
+async def test_what_runware_accepts_is_served_with_warnings_in_the_log(
+    client: httpx.AsyncClient, engine: MockEngine
+) -> None:
+    # @runware/ai-sdk-provider sends checkNSFW: false on every request; ttl merely has no effect on base64
+    sent = make_task(checkNSFW=False, ttl=120, outputType="base64Data")
+    response = await post(client, sent)
+    assert response.status_code == 200, response.text
+    assert "imageBase64Data" in response.json()["data"][0]
+    (task,) = engine.requests()[-1]["tasks"]
+    assert task["valid"] is True
+    assert [(w["code"], w["parameter"]) for w in task["warnings"]] == [
+        ("ineffectiveParameter", "ttl"), ("deprecatedParameter", "checkNSFW"),
+    ]  # fmt: skip
+
+
+async def test_check_nsfw_true_turns_content_checking_on(client: httpx.AsyncClient) -> None:
+    on = (await post(client, make_task(checkNSFW=True))).json()["data"][0]
+    off = (await post(client, make_task())).json()["data"][0]
+    overridden = (await post(client, make_task(checkNSFW=True, safety={"checkContent": False}))).json()["data"][0]
+    assert on["NSFWContent"] is False and "NSFWContent" not in off and "NSFWContent" not in overridden
+
+
+async def test_integral_floats_are_served_like_integers(client: httpx.AsyncClient) -> None:
+    sent = make_task(numberResults=2.0, width=1024.0, height=1024.0, outputQuality=95.0,
+                     providerSettings={"ideogram": {"remixStrength": 75.0}})  # fmt: skip
+    response = await post(client, sent)
+    assert response.status_code == 200, response.text
+    items = response.json()["data"]
+    assert len(items) == 2
+    image = await image_of(client, items[0])
+    assert image.size == (1024, 1024)
+    sent_async = make_task(numberResults=3.0, deliveryMethod="async")
+    assert (await post(client, sent_async)).status_code == 200
+    poll = {"taskType": "getResponse", "taskUUID": sent_async["taskUUID"]}
+    for _ in range(200):
+        state = (await post(client, poll)).json()["data"]
+        if len(state) == 3 and all(i["status"] == "success" for i in state):
+            break
+        await asyncio.sleep(0)
+    assert [i["status"] for i in state] == ["success"] * 3
+
+
+async def test_get_task_details_returns_request_and_response(client: httpx.AsyncClient) -> None:
+    sent = make_task(numberResults=2)
+    auth = {"taskType": "authentication", "apiKey": "secret-key"}
+    answer = (await client.post("/v1", json=[auth, sent], headers={"Authorization": ""})).json()
+    response = await post(client, {"taskType": "getTaskDetails", "taskUUID": sent["taskUUID"].upper()})
+    assert response.status_code == 200
+    (item,) = response.json()["data"]
+    assert (item["taskType"], item["taskUUID"]) == ("getTaskDetails", sent["taskUUID"].upper())
+    assert item["request"] == [{**auth, "apiKey": "<redacted>"}, sent]
+    assert item["response"] == answer
+    unknown = await post(client, {"taskType": "getTaskDetails", "taskUUID": str(uuid.uuid4())})
+    assert unknown.status_code == 400
+    body = unknown.json()
+    assert body["data"] == [] and body["errors"][0]["code"] == "taskNotFound"
+    assert body["errors"][0]["taskType"] == "getTaskDetails"
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [("insufficientCredits", 402), ("forbidden", 403), ("rateLimitExceeded", 429), ("serviceUnavailable", 503),
+     ("queueTimeout", 504)],
+)  # fmt: skip
+async def test_request_faults_by_setting(client: httpx.AsyncClient, engine: MockEngine, code: str, status: int) -> None:
+    engine.configure({"request_failure_rate": 1.0, "request_failure_code": code})
+    refused = await post(client, make_task())
+    assert refused.status_code == status
+    body = refused.json()
+    assert body["data"] == [] and [e["code"] for e in body["errors"]] == [code]
+    assert schemas.error_codes()[code].http_status == status
+    engine.configure({"request_failure_rate": 0.0})
+    assert (await post(client, make_task())).status_code == 200
+
+
+async def test_request_faults_are_seeded(engine: MockEngine) -> None:
+    def draws(seed: int) -> list[str | None]:
+        fresh = MockEngine(MockConfig(seed=seed, request_failure_rate=0.5))
+        return [fresh.request_fault() for _ in range(40)]
+
+    assert draws(1) == draws(1)
+    assert draws(1) != draws(2)
+    assert set(draws(1)) == {None, "serviceUnavailable"}
+
+
+async def test_bad_settings_for_the_new_faults_are_refused(engine: MockEngine) -> None:
+    for bad in ({"request_failure_code": "teapot"}, {"webhook_body": "wrapped"}, {"delivery_jitter": 2}):
+        with pytest.raises(ValueError):
+            engine.configure(bad)

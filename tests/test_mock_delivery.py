@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from ideogram_mock import MockConfig, MockEngine, create_app
-from ideogram_mock.delivery import DELIVERY_ID_HEADER, check_target
+from ideogram_mock.delivery import DELIVERY_ID_HEADER, check_target, retry_delay
 
 pytestmark = pytest.mark.anyio
 TASK = json.loads((Path(__file__).resolve().parent.parent / "examples" / "docs-example.json").read_text())
@@ -71,8 +71,8 @@ async def test_one_webhook_per_image_in_sync_response_shape(receiver: Receiver) 
     assert len(receiver.calls) == 2
     for call in receiver.calls:
         assert call.method == "POST" and call.url.query == b"token=abc"
-        body = json.loads(call.content)
-        assert list(body) == ["data"] and len(body["data"]) == 1 and "imageURL" in body["data"][0]
+        body = json.loads(call.content)  # webhook_body "flat" (default): the result object itself
+        assert body["taskUUID"] == t["taskUUID"] and "imageURL" in body and "data" not in body
     assert len({c.headers[DELIVERY_ID_HEADER] for c in receiver.calls}) == 2
     assert [d["outcome"] for d in engine.deliveries()] == ["delivered", "delivered"]
     await client.aclose()
@@ -113,9 +113,41 @@ async def test_failed_task_posts_its_error() -> None:
     engine, client = await setup(receiver, failure_rate=1.0)
     await client.post("/v1", json=[task(webhookURL="http://127.0.0.1:9/")])
     assert await engine.drain(5)
-    assert json.loads(receiver.calls[0].content)["errors"][0]["code"] == "providerError"
+    error = json.loads(receiver.calls[0].content)
+    assert (error["code"], error["taskType"]) == ("providerError", "imageInference")
     await client.aclose()
     await engine.aclose()
+
+
+@pytest.mark.parametrize("shape", ["flat", "data"])
+async def test_webhook_body_shape_is_a_setting(shape: str) -> None:
+    receiver = Receiver()
+    engine, client = await setup(receiver, webhook_body=shape)
+    ok, failing = task(webhookURL="http://127.0.0.1:9/ok"), task(webhookURL="http://127.0.0.1:9/bad")
+    await client.post("/v1", json=[ok])
+    assert await engine.drain(5)
+    engine.configure({"failure_rate": 1.0})
+    await client.post("/v1", json=[failing])
+    assert await engine.drain(5)
+    result, error = (json.loads(call.content) for call in receiver.calls)
+    if shape == "data":
+        assert list(result) == ["data"] and list(error) == ["errors"]
+        result, error = result["data"][0], error["errors"][0]
+    assert (result["taskUUID"], "imageURL" in result) == (ok["taskUUID"], True)
+    assert (error["taskUUID"], error["code"]) == (failing["taskUUID"], "providerError")
+    await client.aclose()
+    await engine.aclose()
+
+
+def test_retry_waits_double_from_250_ms_capped_at_8_s_with_seeded_jitter() -> None:
+    exact = MockConfig(delivery_jitter=0.0)
+    assert [retry_delay(exact, "d", n) for n in range(1, 8)] == [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
+    jittered = MockConfig()
+    waits = [retry_delay(jittered, "d", n) for n in range(1, 8)]
+    assert waits == [retry_delay(jittered, "d", n) for n in range(1, 8)]  # the same seed, the same waits
+    assert all(0.8 * e <= w <= min(1.2 * e, 8.0) for w, e in zip(waits, [0.25, 0.5, 1, 2, 4, 8, 8], strict=True))
+    assert waits != [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
+    assert retry_delay(jittered, "another delivery", 1) != waits[0]
 
 
 async def test_dropped_webhooks_are_recorded_not_sent() -> None:
@@ -206,7 +238,7 @@ class GatedReceiver:
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
-        self.order.append(json.loads(request.read())["data"][0]["taskUUID"])
+        self.order.append(json.loads(request.read())["taskUUID"])
         await self.release.wait()
         self.in_flight -= 1
         return httpx.Response(204)

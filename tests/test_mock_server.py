@@ -89,7 +89,7 @@ def test_webhook_to_a_loopback_receiver(live: BackgroundServer) -> None:
     first, second = _Hooks.calls
     assert first[0] == second[0] == "/hook?token=t"
     assert first[1]["X-Delivery-ID"] == second[1]["X-Delivery-ID"]
-    assert json.loads(second[2])["data"][0]["taskUUID"] == task["taskUUID"]
+    assert json.loads(second[2])["taskUUID"] == task["taskUUID"]
 
 
 def start_cli(*args: str) -> tuple[subprocess.Popen[str], str]:

@@ -173,7 +173,7 @@ async def test_invalid_task_errors_are_tagged_and_the_others_run(ws: ClientConne
     assert list(first) == ["errors"]
     error = first["errors"][0]
     assert (error["code"], error["parameter"], error["taskUUID"]) == (
-        "outOfRange",
+        "invalidRemixStrength",
         "providerSettings.ideogram.remixStrength",
         bad["taskUUID"],
     )
@@ -240,7 +240,7 @@ async def test_malformed_frames_get_an_error_and_the_socket_stays(ws: ClientConn
         ("[]", ["invalidRequestBody"]),
         ("[NaN]", ["invalidRequestBody"]),
         (b'[{"taskType": "ping"}]', ["invalidRequestBody"]),  # binary
-        ('[1, {"taskType": "nope"}]', ["invalidRequestBody", "unknownTaskType"]),  # one error frame per task
+        ('[1, {"taskType": "nope"}]', ["invalidRequestBody", "unsupportedTaskType"]),  # one error frame per task
     ]
     for frame, codes in cases:
         await ws.send(frame)
@@ -361,7 +361,7 @@ async def test_rate_limit_applies_to_frames(server: BackgroundServer, ws: Client
     assert (await recv(ws))["data"][0]["taskUUID"] == first["taskUUID"]
     await send(ws, second, {"taskType": "ping"})
     error = (await recv(ws))["errors"][0]
-    assert (error["code"], error["taskUUID"]) == ("rateLimited", second["taskUUID"])
+    assert (error["code"], error["taskUUID"]) == ("rateLimitExceeded", second["taskUUID"])
     assert await recv(ws) == {"data": [{"taskType": "ping", "pong": True}]}  # heartbeats are never limited
 
 
@@ -377,7 +377,14 @@ async def test_inspection_shows_ws_frames_beside_rest(server: BackgroundServer, 
     frame = log[0]
     assert frame["connectionSessionUUID"] and frame["body"] == [sent]
     assert frame["tasks"] == [
-        {"index": 0, "taskType": "imageInference", "taskUUID": sent["taskUUID"], "valid": True, "errors": []}
+        {
+            "index": 0,
+            "taskType": "imageInference",
+            "taskUUID": sent["taskUUID"],
+            "valid": True,
+            "errors": [],
+            "warnings": [],
+        }
     ]
     assert frame["response"] == []  # the result went out as it was ready, after the frame was answered
 
@@ -388,3 +395,30 @@ def test_readme_protocol_example(server: BackgroundServer) -> None:
     done = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout == 'True True\nTrue True\n{"data":[{"taskType":"ping","pong":true}]} 36\n'
+
+
+async def test_errors_details_and_faults_over_the_socket(server: BackgroundServer, ws: ClientConnection) -> None:
+    bad = task(providerSettings={"ideogram": {"remixStrength": 150}})
+    await send(ws, bad)
+    frame = await recv(ws)
+    assert list(frame) == ["errors"]  # WebSocket error frames carry no "data": [] (REST bodies do)
+    error = frame["errors"][0]
+    assert (error["code"], error["parameter"], error["type"], error["min"], error["max"]) == (
+        "invalidRemixStrength", "providerSettings.ideogram.remixStrength", "integer", 1, 100,
+    )  # fmt: skip
+    assert error["message"].startswith("Invalid value for 'remixStrength' parameter.")
+    assert error["documentation"].startswith("https://runware.ai/docs/")
+    sent = task()
+    await send(ws, sent)
+    result = (await recv(ws))["data"][0]
+    await send(ws, {"taskType": "getTaskDetails", "taskUUID": sent["taskUUID"]})
+    (details,) = (await recv(ws))["data"]
+    assert details["request"] == [sent] and details["response"] == {"data": [result]}
+    server.engine.configure({"request_failure_rate": 1.0, "request_failure_code": "insufficientCredits"})
+    try:
+        await send(ws, task(), {"taskType": "ping"})
+        refused = (await recv(ws))["errors"][0]
+        assert refused["code"] == "insufficientCredits"
+        assert await recv(ws) == {"data": [{"taskType": "ping", "pong": True}]}
+    finally:
+        server.engine.configure({"request_failure_rate": 0.0})

@@ -34,8 +34,8 @@ def remix(strength=75, url="https://api.runware.ai/v1", **changes):
 INVALID_LINES = [
     "ideogram_mock received 1 invalid request (1 validation error); the mock answered with Runware's errors:",
     "  request 1, task 0 (6ba7b824-9dad-41d1-80b4-00c04fd430c8):",
-    "    providerSettings.ideogram.remixStrength: 'providerSettings.ideogram.remixStrength' must be between 1 and 100,"
-    " got 500. [outOfRange]",
+    "    providerSettings.ideogram.remixStrength: Invalid value for 'remixStrength' parameter. It must be an integer"
+    " value between 1 and 100, got 500. [invalidRemixStrength]",
     "Fix the payload, or mark a test that sends invalid payloads on purpose: @pytest.mark.ideogram(allow_invalid=True)",
 ]
 
@@ -110,7 +110,7 @@ def test_invalid_payloads_can_be_allowed(app: pytest.Pytester, marker: str, args
         {marker}
         def test_too_strong_on_purpose(ideogram_mock):
             assert remix(strength=500) is None
-            assert [e.code for e in ideogram_mock.invalid] == ["outOfRange"]
+            assert [(e.code, e.kind) for e in ideogram_mock.invalid] == [("invalidRemixStrength", "outOfRange")]
         """
     )
     app.runpytest_inprocess("-p", "no:cacheprovider", *args).assert_outcomes(passed=1)
@@ -211,8 +211,8 @@ def test_ideogram_validate_names_every_mistake_at_the_users_line(pytester: pytes
             ">       ideogram_validate(task)",
             "E       ideogram_kit.errors.PayloadAssertionError: 1 validation error in payload",
             literal(
-                "E         [task 0 6ba7b824-9dad-41d1-80b4-00c04fd430c8] width: 'width' must be an integer,"
-                ' got string "1024". [invalidType]'
+                "E         [task 0 6ba7b824-9dad-41d1-80b4-00c04fd430c8] width: Invalid value for 'width' parameter."
+                ' It must be an integer value, got string "1024". [invalidWidth]'
             ),
         ]
     )
@@ -287,7 +287,7 @@ def test_help_lists_the_options_and_markers_list_the_marker(pytester: pytest.Pyt
         ]
     )
     pytester.runpytest_inprocess("--markers").stdout.fnmatch_lines(
-        ["@pytest.mark.ideogram(allow_invalid=False, seed=None, latency=None, fail_next=None, base_url=None, *"]
+        ["@pytest.mark.ideogram(allow_invalid=False, strict=False, seed=None, latency=None, fail_next=None, base_url=*"]
     )
 
 
@@ -330,7 +330,7 @@ def test_the_example_apps_test_suite_passes(pytester: pytest.Pytester) -> None:
         (pytester.path / name).write_text((ROOT / "examples" / "app" / name).read_text())
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-v")
 
-    result.assert_outcomes(passed=5)
+    result.assert_outcomes(passed=6)  # the webhook test runs once per body shape
 
 
 def test_the_readme_shows_the_real_failure_report(pytester: pytest.Pytester) -> None:
@@ -344,3 +344,60 @@ def test_the_readme_shows_the_real_failure_report(pytester: pytest.Pytester) -> 
 
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([literal(line) for line in shown.group(1).splitlines()])
+
+
+@pytest.mark.parametrize(
+    ("marker", "ini", "outcome"),
+    [
+        ("", "", "passed"),
+        ("@pytest.mark.ideogram(strict=True)", "", "failed"),
+        ("", "ideogram_strict = true", "failed"),
+    ],
+    ids=["lenient", "marker", "ini"],
+)
+def test_warnings_are_recorded_and_strict_fails_on_them(
+    app: pytest.Pytester, marker: str, ini: str, outcome: str
+) -> None:
+    app.makeini(f"[pytest]\n{ini}\n")
+    app.makepyfile(
+        test_app=f"""
+        import pytest
+        from app import remix
+
+        {marker}
+        def test_deprecated_parameter(ideogram_mock):
+            assert remix(checkNSFW=False) is not None  # Runware still takes it
+            assert [(w.code, w.parameter) for w in ideogram_mock.warnings] == [("deprecatedParameter", "checkNSFW")]
+        """
+    )
+    result = app.runpytest_inprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(**{outcome: 1})
+    if outcome == "failed":
+        result.stdout.fnmatch_lines(
+            [
+                "*checkNSFW: 'checkNSFW' is deprecated; use safety.checkContent instead. [[]deprecatedParameter[]]*",
+                "Warnings fail this test because it runs strict*",
+            ]
+        )
+
+
+def test_a_webhook_handler_runs_under_both_body_shapes(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_hook=f"""
+        import json, uuid, httpx
+
+        TASK = json.loads({DOCS_EXAMPLE!r})
+
+        def test_handler(ideogram_mock, ideogram_webhook_body):
+            task = {{**TASK, "taskUUID": str(uuid.uuid4()), "webhookURL": "https://app.example/hook"}}
+            httpx.post(ideogram_mock.base_url, json=[task], headers={{"Authorization": "Bearer k"}})
+            ideogram_mock.drain()
+            (body,) = ideogram_mock.webhooks
+            item = body["data"][0] if ideogram_webhook_body == "data" else body
+            assert item["taskUUID"] == task["taskUUID"]
+            print("SHAPE", ideogram_webhook_body, sorted(body))
+        """
+    )
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-s", "-v")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*test_handler?flat?*", "*SHAPE data ?'data'?"])

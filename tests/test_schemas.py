@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator
 
 import ideogram_kit
 from ideogram_kit import SchemaError, schemas
+from ideogram_kit.codes import runware_code
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -99,18 +100,41 @@ def test_catalogue_codes_are_camel_case_with_statuses() -> None:
         assert required in codes  # Runware's own names
 
 
-def catalogue_markdown() -> str:
-    rows = ["| code | HTTP | meaning |", "| --- | --- | --- |"]
-    rows += [f"| `{c.name}` | {c.http_status} | {c.description} |" for c in ideogram_kit.ERROR_CODES.values()]
-    return "\n".join(rows)
+_PER_PARAMETER = {"invalidValue": "A value of '", "missingParameter": "The required parameter '"}
+
+
+def catalogue_markdown() -> tuple[str, str]:
+    """The README's two catalogue tables, from the schema: the codes with a meaning of their own (code,
+    HTTP status, evidence, meaning), then the per-parameter codes, one row per parameter.
+
+    A per-parameter entry is told by its description (``A value of 'width' is wrong...``, ``The required
+    parameter 'width' is absent...``); its name must be the one Runware's rule gives that parameter
+    (``codes.runware_code``) and its status 400, which the compact table states once instead of per row.
+    """
+    own = ["| code | HTTP | evidence | meaning |", "| --- | --- | --- | --- |"]
+    by_parameter: dict[str, dict[str, str]] = {}
+    for c in ideogram_kit.ERROR_CODES.values():
+        for kind, lead in _PER_PARAMETER.items():
+            if c.description.startswith(lead):
+                parameter = c.description[len(lead) :].partition("'")[0]
+                assert (c.name, c.http_status) == (runware_code(kind, parameter), 400), c
+                by_parameter.setdefault(parameter, {})[kind] = f"`{c.name}` ({c.evidence})"
+                break
+        else:
+            own.append(f"| `{c.name}` | {c.http_status} | {c.evidence} | {c.description} |")
+    per = ["| parameter | a wrong value | missing |", "| --- | --- | --- |"]
+    per += [
+        f"| `{p}` | {k.get('invalidValue', '—')} | {k.get('missingParameter', '—')} |" for p, k in by_parameter.items()
+    ]
+    return "\n".join(own), "\n".join(per)
 
 
 def test_readme_catalogue_is_the_schema_catalogue() -> None:
     readme = (ROOT / "README.md").read_text()
-    start, end = "<!-- catalogue:start -->\n", "\n<!-- catalogue:end -->"
-    assert readme[readme.index(start) + len(start) : readme.index(end)] == catalogue_markdown(), (
-        "README's error-code table is stale; paste:\n" + catalogue_markdown()
-    )
+    for name, table in zip(("catalogue", "per-parameter"), catalogue_markdown(), strict=True):
+        start, end = f"<!-- {name}:start -->\n", f"\n<!-- {name}:end -->"
+        shown = readme[readme.index(start) + len(start) : readme.index(end)]
+        assert shown == table, f"README's {name} table is stale; paste:\n{table}"
 
 
 def test_wheel_ships_the_schemas_and_py_typed(tmp_path: Path) -> None:

@@ -16,7 +16,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import ideogram_kit
-from ideogram_kit import schemas
 from ideogram_kit import (
     InvalidPayload,
     PayloadAssertionError,
@@ -24,6 +23,7 @@ from ideogram_kit import (
     assert_valid_payload,
     check,
     is_valid,
+    schemas,
     validate,
 )
 

@@ -49,8 +49,14 @@ def start_remix(image: str, prompt: str, webhook_url: str, base_url: str = RUNWA
 
 
 def on_webhook(body: dict[str, Any]) -> tuple[str, str]:
-    """Our webhook endpoint's logic: ``(taskUUID, imageURL)`` of a finished remix."""
+    """Our webhook endpoint's logic: ``(taskUUID, imageURL)`` of a finished remix.
+
+    Runware's own docs give the flat result (or error) object as the body; a third party parses
+    ``{"data": [result]}`` / ``{"errors": [error]}``: this handler takes both.
+    """
     if "errors" in body:
         raise RemixError(body["errors"][0]["code"])
-    result = body["data"][0]
+    if "code" in body:  # a flat error object
+        raise RemixError(body["code"])
+    result = body["data"][0] if "data" in body else body
     return result["taskUUID"], result["imageURL"]

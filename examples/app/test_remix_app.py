@@ -27,7 +27,7 @@ def test_a_strength_out_of_range_is_refused(ideogram_mock):
         remix(PHOTO, "the same cat, as a neon sign", strength=500)
 
 
-def test_the_webhook_delivers_the_remix(ideogram_mock):
+def test_the_webhook_delivers_the_remix(ideogram_mock, ideogram_webhook_body):  # runs once per body shape
     task_uuid = start_remix(PHOTO, "a watercolor cat", webhook_url="https://app.example/hooks/runware")
     ideogram_mock.drain()  # let the mock's webhook deliveries finish
 

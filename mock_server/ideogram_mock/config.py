@@ -249,9 +249,8 @@ def _check(config: MockConfig) -> None:
         if not (math.isfinite(value) and value > 0):
             raise ConfigError(f"{name} must be > 0, got {value}")
     if config.request_failure_code not in REQUEST_FAILURE_CODES:
-        raise ConfigError(
-            f"request_failure_code must be one of {', '.join(REQUEST_FAILURE_CODES)}, got {config.request_failure_code!r}"
-        )
+        allowed = ", ".join(REQUEST_FAILURE_CODES)
+        raise ConfigError(f"request_failure_code must be one of {allowed}, got {config.request_failure_code!r}")
     if config.webhook_body not in WEBHOOK_BODIES:
         raise ConfigError(f"webhook_body must be flat or data, got {config.webhook_body!r}")
     if config.failure_rate + config.timeout_rate > 1.0:

@@ -938,7 +938,9 @@ class MockEngine:
                     value=content_type[:100],
                 )
                 return Reply(415, protocol.rest_errors([err]))
-            return Reply(400, protocol.rest_errors([error_item("invalidRequestBody", f"The body is not JSON: {parse_error}")]))
+            return Reply(
+                400, protocol.rest_errors([error_item("invalidRequestBody", f"The body is not JSON: {parse_error}")])
+            )
         if not isinstance(tasks, list) or not tasks:
             message = "The body must be a non-empty JSON array of task objects."
             hint = 'wrap the task in a list: [{"taskType": "imageInference", ...}]'

@@ -43,8 +43,8 @@ from hypothesis.errors import InvalidArgument
 from jsonschema import Draft202012Validator
 
 from . import schemas
-from .errors import SchemaError
 from .codes import runware_code
+from .errors import SchemaError
 from .types import ImageInferenceTask
 from .validation import validate
 

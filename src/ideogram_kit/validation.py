@@ -516,7 +516,9 @@ def _value_error(kind: str, parameter: str, err: Any, schema: Mapping[str, Any],
     got = _got(err.instance) if kind == "invalidType" else describe_value(err.instance)
     if kind == "invalidLength" and isinstance(err.instance, str):
         got = f"{describe_value(err.instance)} ({_count(len(err.instance), 'character')})"
-    message = f"Invalid value for '{parameter_name(parameter)}' parameter. {subject} must be {_rule(rule_schema)}, got {got}."
+    message = (
+        f"Invalid value for '{parameter_name(parameter)}' parameter. {subject} must be {_rule(rule_schema)}, got {got}."
+    )
     fields: dict[str, Any] = {"value": err.instance, "type": _runware_type(whole) or _runware_type(schema)}
     if "enum" in whole or "const" in whole:
         allowed = list(whole["enum"]) if "enum" in whole else [whole["const"]]
