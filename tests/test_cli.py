@@ -205,3 +205,20 @@ def test_usage_errors_name_what_is_wrong(argv: list[str], message: str, capsys: 
         main(argv)
     assert exited.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_warnings_are_shown_and_strict_makes_them_fail(tmp_path: Path) -> None:
+    deprecated = write(tmp_path, "nsfw.json", {**DOCS_EXAMPLE, "checkNSFW": False})
+    ignored = write(tmp_path, "ttl.json", {**DOCS_EXAMPLE, "ttl": 120, "outputType": "base64Data"})
+    code, out = run("validate", deprecated, ignored)
+    assert code == 0
+    lines = out.splitlines()
+    assert any("warning: checkNSFW: 'checkNSFW' is deprecated" in line and "[deprecatedParameter]" in line
+               for line in lines)  # fmt: skip
+    assert any("warning: ttl:" in line and "[ineffectiveParameter]" in line for line in lines)
+    assert lines[-1] == "2 payloads checked: 2 valid; 2 warnings"
+    code, out = run("validate", "--strict", deprecated, ignored)
+    assert code == 1
+    assert out.splitlines()[-1] == "2 payloads checked: 0 valid, 2 invalid (0 errors); 2 warnings (--strict)"
+    code, out = run("validate", "--format", "github", deprecated)
+    assert code == 0 and out.startswith(f"::warning file={deprecated},title=deprecatedParameter checkNSFW::")

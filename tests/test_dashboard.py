@@ -230,7 +230,7 @@ def test_browser_shows_requests_live_and_never_runs_a_payload(page: Any, live: B
     assert page.locator("#journal .empty").inner_text().startswith("No requests yet")
     title = page.title()
 
-    hostile = task(PAYLOAD, numberResults=2)
+    hostile = task(PAYLOAD, numberResults=2, checkNSFW=False)  # accepted by Runware, with a warning
     invalid = task(providerSettings={"ideogram": {"remixStrength": 150}})
     assert httpx.post(f"{live.url}/v1", json=[hostile], headers=AUTH).status_code == 200
     assert httpx.post(f"{live.url}/v1", json=[invalid], headers=AUTH).status_code == 400
@@ -245,6 +245,8 @@ def test_browser_shows_requests_live_and_never_runs_a_payload(page: Any, live: B
     ran = page.locator(f'.task[data-task-uuid="{hostile["taskUUID"]}"]')
     assert ran.locator(".prompt q").inner_text() == PAYLOAD
     assert ran.locator(".state").inner_text() == "success"
+    assert ran.locator(".warnings .badge").inner_text() == "deprecatedParameter"
+    assert ran.locator(".warnings mark.param").inner_text() == "checkNSFW"
     wait_until(
         page,
         "uuid => { const imgs = [...document.querySelectorAll(`.task[data-task-uuid='${uuid}'] .thumbs img`)];"
@@ -258,7 +260,7 @@ def test_browser_shows_requests_live_and_never_runs_a_payload(page: Any, live: B
     # the invalid task: its error, the parameter named and highlighted in the payload it sent
     bad = page.locator(f'.task[data-task-uuid="{invalid["taskUUID"]}"]')
     assert bad.locator(".badge.state").inner_text() == "invalid"
-    assert bad.locator(".errors .badge").inner_text() == "outOfRange"
+    assert bad.locator(".errors .badge").inner_text() == "invalidRemixStrength"
     assert bad.locator("mark.param").inner_text() == "providerSettings.ideogram.remixStrength"
     assert bad.locator(".json .line.bad").inner_text().strip() == '"remixStrength": 150'
 

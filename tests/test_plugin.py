@@ -314,7 +314,7 @@ def test_the_runware_sdk_rest_client_against_the_live_server(ideogram_server: Id
 
     results = asyncio.run(main())
     assert sorted(r["imageUUID"] for r in results) == sorted(r["imageUUID"] for r in ideogram_server.results)
-    assert [e.code for e in ideogram_server.invalid] == ["outOfRange"]
+    assert [e.code for e in ideogram_server.invalid] == ["invalidRemixStrength"]
 
 
 def test_the_strategies_are_reexported() -> None:

@@ -301,6 +301,26 @@
         ),
       );
     }
+    if (t.warnings && t.warnings.length) {
+      // accepted by Runware, but deprecated or without effect (checkNSFW, ttl with base64 output, ...)
+      node.append(
+        el(
+          "ul",
+          "warnings",
+          t.warnings.map((w) =>
+            el(
+              "li",
+              null,
+              badge(String(w.code), "warn"),
+              " ",
+              w.parameter ? el("mark", "param", String(w.parameter)) : null,
+              " ",
+              el("span", null, String(w.message ?? "")),
+            ),
+          ),
+        ),
+      );
+    }
     if (run && run.error) {
       node.append(el("ul", "errors", el("li", null, badge(String(run.error.code), "err"), " ", String(run.error.message ?? ""))));
     }
