@@ -12,10 +12,17 @@ task = {
 }
 
 for error in ideogram_kit.validate(task):  # a task, or a whole request array
-    print(error.code, error.parameter, "|", error.message)
+    # code: what Runware sends; kind: the kit's class of mistake, the same for every parameter
+    print(error.code, f"({error.kind})", error.parameter, "|", error.message)
 
 assert not ideogram_kit.is_valid(task)
 try:
     ideogram_kit.check(task)  # raises InvalidPayload carrying every error
 except ideogram_kit.InvalidPayload as exc:
-    print(exc.errors[0].to_dict()["suggestion"])  # the Runware errors[] item the mock would send
+    item = exc.errors[1].to_dict()  # the Runware errors[] item the mock would send
+    print(item["code"], item["documentation"])
+
+fixed = {**task, "height": 1024, "providerSettings": {"ideogram": {"remixStrength": 75}}, "checkNSFW": False}
+result = ideogram_kit.validate(fixed)  # no errors; what Runware accepts but deprecates or ignores is a warning
+print(result == [], [(warning.code, warning.parameter) for warning in result.warnings])
+ideogram_kit.check(fixed)  # passes; check(fixed, strict=True) raises on the warning too
