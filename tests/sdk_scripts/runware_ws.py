@@ -51,7 +51,7 @@ async def main() -> None:
         try:
             await runware.imageInference(requestImage=bad)
         except Exception as exc:  # RunwareAPIError carrying the whole error item
-            assert "providerSettings.ideogram.remixStrength" in str(exc) and "outOfRange" in str(exc), exc
+            assert "providerSettings.ideogram.remixStrength" in str(exc) and "invalidRemixStrength" in str(exc), exc
             print(f"invalid remixStrength: {type(exc).__name__} names providerSettings.ideogram.remixStrength")
         else:
             raise AssertionError("remixStrength 150 was accepted")
