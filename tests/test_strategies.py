@@ -234,12 +234,22 @@ def test_pinned_width_limits_the_pairs() -> None:
         ({"colour": "red"}, "unknown parameter 'colour'"),
         ({"width": 1000}, "no allowed size"),
         ({"width": "1024"}, "must be an int"),
-        ({"ttl": 120, "outputType": "dataURI"}, "ttl requires outputType='URL'"),
     ],
 )
 def test_bad_overrides_are_refused_at_once(overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidArgument, match=re.escape(message)):
         valid_tasks(**overrides)
+
+
+def test_pinning_what_only_warns_gives_valid_tasks_with_that_warning() -> None:
+    for task in sample(valid_tasks(ttl=120, outputType="dataURI"), 10, seed=3):
+        result = ideogram_kit.validate(task)
+        assert (task["ttl"], task["outputType"]) == (120, "dataURI")
+        assert result == [] and [w.code for w in result.warnings] == ["ineffectiveParameter"]
+    for task in sample(valid_tasks(checkNSFW=False), 10, seed=3):
+        assert task["checkNSFW"] is False and [w.code for w in ideogram_kit.validate(task).warnings] == [
+            "deprecatedParameter"
+        ]
 
 
 def test_invalid_tasks_filters_by_parameter_and_code() -> None:

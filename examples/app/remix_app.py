@@ -51,7 +51,7 @@ def start_remix(image: str, prompt: str, webhook_url: str, base_url: str = RUNWA
 def on_webhook(body: dict[str, Any]) -> tuple[str, str]:
     """Our webhook endpoint's logic: ``(taskUUID, imageURL)`` of a finished remix.
 
-    Runware's own docs give the flat result (or error) object as the body; a third party parses
+    Runware's own skills repo gives the flat result (or error) object as the body; a third party parses
     ``{"data": [result]}`` / ``{"errors": [error]}``: this handler takes both.
     """
     if "errors" in body:

@@ -38,7 +38,7 @@ from typing import Any, Literal
 import httpx
 
 from ideogram_kit import schemas
-from ideogram_kit.codes import documentation_url
+from ideogram_kit.codes import AUTHENTICATION_DOCS, documentation_url
 from ideogram_kit.errors import TaskError
 from ideogram_kit.payloads import JSONInputError, parse_json
 from ideogram_kit.validation import validate
@@ -537,10 +537,14 @@ class MockEngine:
                 "No API key: send 'Authorization: Bearer <key>' or an authentication task first.",
                 parameter="apiKey",
                 task_type="authentication",
+                documentation=AUTHENTICATION_DOCS,
             )
         cfg = self._config
         if api_key == cfg.rejected_api_key or (cfg.api_keys and api_key not in cfg.api_keys):
-            return error_item("invalidApiKey", "Invalid API key.", parameter="apiKey", task_type="authentication")
+            return error_item(
+                "invalidApiKey", "Invalid API key. Get one at https://my.runware.ai/signup", parameter="apiKey",
+                task_type="authentication", documentation=AUTHENTICATION_DOCS,
+            )  # fmt: skip
         return None
 
     def check(self, tasks: list[Any]) -> CheckResult:
@@ -915,7 +919,8 @@ class MockEngine:
             return Reply(429, protocol.rest_errors([err]), {"Retry-After": str(seconds)})
         if (fault := self.request_fault()) is not None:
             status, err = self.request_fault_error(fault)
-            return Reply(status, protocol.rest_errors([err]))
+            headers = {"Retry-After": "1"} if status == 429 else {}  # as every 429 of the mock
+            return Reply(status, protocol.rest_errors([err]), headers)
         parse_error: JSONInputError | None = None
         try:
             tasks = self.parse(body)

@@ -61,7 +61,7 @@ def openapi_document() -> dict[str, Any]:
         "paths": {
             "/v1": {
                 "post": {
-                    "summary": "Run tasks (a JSON array: imageInference, authentication, getResponse, ping)",
+                    "summary": "Run tasks (a JSON array: imageInference, authentication, getResponse, getTaskDetails, ping)",  # noqa: E501
                     "security": [{"bearer": []}, {}],
                     "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("request")}}},
                     "responses": v1_responses,

@@ -3,8 +3,11 @@
 Entry points:
 
 - :func:`validate`, :func:`is_valid`, :func:`check`, :func:`assert_valid_payload`: check a task
-  or request array against the bundled JSON Schema, with one precise error per mistake.
-- :class:`TaskError`: one error, with Runware's error-item fields.
+  or request array against the bundled JSON Schema, with one precise error per mistake in
+  Runware's dialect; :func:`validate` returns a :class:`ValidationResult` (a list of errors with
+  ``warnings`` for what Runware accepts but ignores or deprecates).
+- :class:`TaskError`: one error or warning, with Runware's error-item fields (``code``) and the
+  kit's class of mistake (``kind``).
 - :data:`ERROR_CODES`: the catalogue of error codes, with meaning and HTTP status.
 - :mod:`ideogram_kit.schemas`: the bundled schema documents and the facts read from them.
 - :mod:`ideogram_kit.strategies`: hypothesis strategies; :mod:`ideogram_kit.plugin`: the pytest plugin.
@@ -24,7 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from .errors import Error, ErrorCode, InvalidPayload, PayloadAssertionError, SchemaError, TaskError
-    from .validation import assert_valid_payload, check, is_valid, validate
+    from .validation import ValidationResult, assert_valid_payload, check, is_valid, validate
 
     ERROR_CODES: Mapping[str, ErrorCode]
 
@@ -35,6 +38,7 @@ __all__ = [
     "PayloadAssertionError",
     "SchemaError",
     "TaskError",
+    "ValidationResult",
     "assert_valid_payload",
     "check",
     "is_valid",
@@ -47,6 +51,7 @@ _HOMES = {
     "PayloadAssertionError": "errors",
     "SchemaError": "errors",
     "TaskError": "errors",
+    "ValidationResult": "validation",
     "assert_valid_payload": "validation",
     "check": "validation",
     "is_valid": "validation",

@@ -126,13 +126,17 @@ def _emit_text(items: list[_Checked], out: TextIO) -> None:
         n_errors += len(item.errors)
     total = len(items)
     summary = f"{total} payload{'s' if total != 1 else ''} checked: {total - invalid - unreadable} valid"
+    strict = any(item.strict for item in items)
+    warned = f"{n_warnings} warning{'s' if n_warnings != 1 else ''}"
     if invalid:
-        summary += f", {invalid} invalid ({n_errors} error{'s' if n_errors != 1 else ''})"
+        counts = [f"{n_errors} error{'s' if n_errors != 1 else ''}"] if n_errors or not strict else []
+        if strict and n_warnings:
+            counts.append(f"{warned}, --strict")
+        summary += f", {invalid} invalid ({', '.join(counts)})"
     if unreadable:
         summary += f", {unreadable} unreadable"
-    if n_warnings:
-        strict = any(item.strict for item in items)
-        summary += f"; {n_warnings} warning{'s' if n_warnings != 1 else ''}" + (" (--strict)" if strict else "")
+    if n_warnings and not strict:
+        summary += f"; {warned}"
     out.write(summary + "\n")
 
 

@@ -71,7 +71,7 @@ def runware_code(kind: str, parameter: str | None) -> str:
 
 #: Runware's pages for the task types other than imageInference.
 _TASK_PAGES = {
-    "getResponse": "https://runware.ai/docs/en/utilities/task-responses",
+    "getResponse": "https://runware.ai/docs/platform/task-polling",
     "getTaskDetails": "https://runware.ai/docs/platform/task-details",
     "authentication": AUTHENTICATION_DOCS,
 }

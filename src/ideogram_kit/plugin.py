@@ -10,6 +10,8 @@ Fixtures:
 - ``ideogram_webhook_receiver``: a loopback HTTP server collecting webhook POSTs and uploads.
 - ``ideogram_validate``: ``ideogram_validate(payload)`` fails the test naming every mistake.
 - ``ideogram_settings``: the per-test settings the others read (override it to change them).
+- ``ideogram_webhook_body``: requested by a test, runs it once per webhook body shape (``flat``,
+  ``data``), the mock configured accordingly.
 
 A test whose application sends an invalid payload to ``ideogram_mock`` or ``ideogram_server``
 fails, with every bad parameter in the report, unless it is marked

@@ -290,11 +290,21 @@ class PluginEngine(MockEngine):
 
 def invalid_payload_report(invalid: Sequence[InvalidRequest], who: str = "ideogram_mock") -> str:
     """The failure text for a test whose application sent invalid payloads."""
-    count = sum(len(r.errors) for r in invalid)
-    lines = [
-        f"{who} received {len(invalid)} invalid request{'s' if len(invalid) != 1 else ''} "
-        f"({count} validation error{'s' if count != 1 else ''}); the mock answered with Runware's errors:"
-    ]
+    count = sum(1 for r in invalid for e in r.errors if not e.is_warning)
+    warned = sum(1 for r in invalid for e in r.errors if e.is_warning)
+    if not warned:
+        head = (
+            f"{who} received {len(invalid)} invalid request{'s' if len(invalid) != 1 else ''} "
+            f"({count} validation error{'s' if count != 1 else ''}); the mock answered with Runware's errors:"
+        )
+    else:  # strict: warnings of accepted tasks count as failures too
+        parts = [f"{count} validation error{'s' if count != 1 else ''}"] if count else []
+        parts.append(f"{warned} warning{'s' if warned != 1 else ''} under strict")
+        head = (
+            f"{who} received {len(invalid)} request{'s' if len(invalid) != 1 else ''} that fail this strict "
+            f"test ({', '.join(parts)}); Runware accepts warned tasks, the mock answered them as it would:"
+        )
+    lines = [head]
     for request in invalid:
         by_task: dict[tuple[int | None, str | None], list[TaskError]] = {}
         for error in request.errors:

@@ -434,7 +434,8 @@ class _Builder:
         trigger_s = self.value(trigger)
         trigger_forced = trigger in self.forced
         if trigger_forced and other in self.pins and self.pins[other] != const:
-            raise InvalidArgument(f"valid_tasks(): {trigger} requires {other}={const!r}, got {self.pins[other]!r}")
+            # asked for explicitly: valid (Runware ignores the trigger), though the validator warns
+            return st.tuples(other_s, trigger_s).map(lambda pair: {other: pair[0], trigger: pair[1]})
         if other not in self.forced:
             other_s = st.one_of(st.just(_ABSENT), other_s)
         if trigger_forced and other not in self.pins:
