@@ -242,3 +242,64 @@ def test_nasty_frames_get_error_frames_and_the_socket_stays(live_ws: ClientConne
 def test_fuzzed_frames_never_5xx(live_ws: ClientConnection, body: bytes) -> None:
     for reply in ws_exchange(live_ws, body):
         assert not ws_problems(reply), (body[:200], reply)
+
+
+# -- invalid Unicode: a lone surrogate anywhere a client's string is echoed --------------------------
+
+SURROGATE = "\ud800"
+SURROGATE_REQUESTS: dict[str, list[dict[str, Any]]] = {
+    "taskUUID": [{**DOCS_EXAMPLE, "taskUUID": SURROGATE}],
+    "taskType": [{**DOCS_EXAMPLE, "taskType": SURROGATE}],
+    "model": [{**DOCS_EXAMPLE, "model": SURROGATE}],
+    "unknown key": [{**DOCS_EXAMPLE, SURROGATE: 1}],
+    "reference": [{**DOCS_EXAMPLE, "inputs": {"referenceImages": [SURROGATE]}}],
+    "outputFormat": [{**DOCS_EXAMPLE, "outputFormat": SURROGATE}],
+    "getResponse": [{"taskType": "getResponse", "taskUUID": SURROGATE}],
+    "getTaskDetails": [{"taskType": "getTaskDetails", "taskUUID": SURROGATE}],
+    "webhook path": [{**DOCS_EXAMPLE, "webhookURL": "http://127.0.0.1:9/hook/" + SURROGATE}],
+    "upload path": [{**DOCS_EXAMPLE, "uploadEndpoint": "http://127.0.0.1:9/" + SURROGATE}],
+}
+
+
+@pytest.mark.parametrize("where", list(SURROGATE_REQUESTS))
+def test_lone_surrogates_get_a_runware_400_over_rest(client: Client, where: str) -> None:
+    body = json.dumps(SURROGATE_REQUESTS[where]).encode()  # \ud800 as an escape: valid JSON text
+    response = client.post("/v1", content=body, headers={**AUTH, "Content-Type": "application/json"})
+    envelope = assert_runware_error(response.status_code, response.content)
+    assert response.status_code == 400 and envelope["data"] == [], envelope
+    if where.endswith("path"):  # refused before the task runs: no delivery can be lost
+        assert envelope["errors"][0]["code"] == "forbiddenOutboundTarget"
+
+
+def test_lone_surrogates_get_error_frames_and_the_socket_stays(live_ws: ClientConnection) -> None:
+    for where, request in SURROGATE_REQUESTS.items():
+        replies = ws_exchange(live_ws, json.dumps(request).encode())
+        assert replies and all("errors" in r and not ws_problems(r) for r in replies), (where, replies)
+
+
+def test_a_webhook_url_no_request_can_carry_is_a_failed_attempt_not_a_lost_delivery() -> None:
+    async def scenario() -> list[dict[str, Any]]:
+        from ideogram_mock import MockEngine
+
+        engine = MockEngine(MockConfig(outbound_allow=("hooks.test",)))
+        run = engine.submit({**DOCS_EXAMPLE, "webhookURL": "http://127.0.0.1:9/" + SURROGATE}, base_url="http://m")
+        await run.wait()
+        assert await engine.drain(10)
+        await engine.aclose()
+        return engine.deliveries()
+
+    attempts = asyncio.run(scenario())  # the engine's own check would refuse it; submit() is told to run it
+    (attempt,) = attempts  # recorded, final at once: retrying cannot make the URL requestable
+    assert (attempt["final"], attempt["outcome"]) == (True, "failed")
+    assert "cannot be requested" in attempt["error"]
+
+
+@pytest.mark.timeout(120)
+def test_the_nesting_scan_is_linear_in_the_body_size(client: Client) -> None:
+    # 4 MiB of escaped quotes, then nesting past the limit: the old scanner retried its string match
+    # from every quote (0.17 s at 4 KiB, 50 s at 64 KiB: hours here); a linear one takes milliseconds
+    body = b'["' + b'\\"' * (2 * 1024 * 1024) + b'"' + b"[" * 70
+    response = client.post("/v1", content=body, headers=AUTH)
+    envelope = assert_runware_error(response.status_code, response.content)
+    assert envelope["errors"][0]["code"] == "invalidRequestBody"
+    assert "nested deeper than 64 levels" in envelope["errors"][0]["message"]

@@ -50,6 +50,10 @@ _ANSWER_BYTES = 64 * 1024  # most bytes of a receiver's answer body read (a smal
 def check_target(url: str, allow: tuple[str, ...]) -> str | None:
     """None when ``url`` may be called, else why not (one sentence)."""
     try:
+        url.encode("utf-8")
+    except UnicodeEncodeError:
+        return "The URL holds invalid Unicode (a lone surrogate), so no HTTP request can carry it."
+    try:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         port = parts.port
@@ -269,6 +273,7 @@ class Deliverer:
         for attempt in range(1, attempts + 1):
             status: int | None = None
             error: str | None = None
+            hopeless = False  # a URL no request can carry: retrying cannot help
             headers = {
                 "Content-Type": content_type,
                 DELIVERY_ID_HEADER: delivery_id,
@@ -286,6 +291,7 @@ class Deliverer:
                 error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             except (httpx.InvalidURL, ValueError) as exc:  # e.g. a lone surrogate in the URL (UnicodeError)
                 error = f"the URL cannot be requested: {type(exc).__name__}: {str(exc)[:200]}"
+                hopeless = True
             except asyncio.TimeoutError:
                 error = f"no answer within delivery_timeout ({cfg.delivery_timeout:g} s)"
             except asyncio.CancelledError:
@@ -305,15 +311,14 @@ class Deliverer:
                 )
                 raise
             ok = status is not None and 200 <= status < 300
-            final = ok or attempt == attempts
+            final = ok or hopeless or attempt == attempts
             if error is None and not ok:
                 error = f"HTTP {status}"
             outcome = "delivered" if ok else "failed"
             record(self._attempt(kind, delivery_id, url, task_uuid, image_uuid, attempt, outcome, status, error, final))
-            if ok:
-                return True
-            if not final:
-                await asyncio.sleep(retry_delay(cfg, delivery_id, attempt))
+            if ok or final:
+                return ok
+            await asyncio.sleep(retry_delay(cfg, delivery_id, attempt))
         return False
 
     def dropped(

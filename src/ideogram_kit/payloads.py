@@ -25,7 +25,10 @@ __all__ = ["MAX_DEPTH", "JSONInputError", "parse_json", "position"]
 #: Deepest nesting accepted by default; deeper documents are rejected before Python's parser recurses.
 MAX_DEPTH = 256
 
-_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]|-?Infinity|NaN', re.DOTALL)
+# A string token is "unrolled" (runs of plain characters between escapes, no alternation inside the
+# loop) and its closing quote is optional: an unterminated string (a body of escaped quotes, say)
+# is one token to the end of the text, never retried from every later quote. The scan is linear.
+_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[{]|[\]}]|-?Infinity|NaN', re.DOTALL)
 
 
 class JSONInputError(Error, ValueError):
