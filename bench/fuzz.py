@@ -113,7 +113,7 @@ def fuzz_http(base: str, payloads: list[bytes]) -> list[str]:
             if problems:
                 failures.append(f"HTTP body: {problems[0]} for {body[:120]!r}")
             if i % 500 == 499:
-                client.post("/_mock/reset")
+                client.post("/_mock/reset", json={})
     elapsed = time.perf_counter() - start
     print(f"HTTP: sent {len(payloads)} requests in {elapsed:.1f} s ({len(payloads) / elapsed:.0f}/s)")
     print(f"HTTP: statuses {dict(sorted(statuses.items()))}")
@@ -135,7 +135,7 @@ def fuzz_ws(base: str, payloads: list[bytes]) -> list[str]:
                     kinds[reply["errors"][0].get("code", "?") if "errors" in reply else "data"] += 1
                     failures += [f"WS frame: {problem} for {body[:120]!r}" for problem in ws_problems(reply)]
                 if i % 500 == 499:
-                    httpx.post(f"{base}/_mock/reset")
+                    httpx.post(f"{base}/_mock/reset", json={})
             ws_exchange(ws, b"[]")  # still open and answering
     except Exception as exc:  # the socket closed or timed out: that is a failure, not a crash of the bench
         failures.append(f"WS: {type(exc).__name__}: {exc}")
@@ -176,7 +176,7 @@ def main() -> int:
         if args.transport in ("both", "http"):
             failures += fuzz_http(base, payloads)
         if args.transport in ("both", "ws"):
-            httpx.post(f"{base}/_mock/reset")  # the same bodies again: no conflicts with the HTTP run's tasks
+            httpx.post(f"{base}/_mock/reset", json={})  # the same bodies again: no conflicts with the HTTP run's tasks
             failures += fuzz_ws(base, payloads)
     finally:
         server.terminate()

@@ -88,7 +88,7 @@ def anyio_backend() -> str:
 @pytest.mark.anyio
 async def test_page_is_served_with_a_strict_content_security_policy() -> None:
     app = create_app(MockConfig())
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock.test") as c:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock.localhost") as c:
         page = await c.get("/")
         assert page.status_code == 200
         assert page.headers["content-type"] == "text/html; charset=utf-8"
@@ -131,7 +131,7 @@ async def test_page_shell_escapes_what_it_renders() -> None:
         "raw_path": b"/",
         "root_path": root,
         "query_string": b"",
-        "headers": [(b"host", b"mock.test")],
+        "headers": [(b"host", b"mock.localhost")],
         "server": ("127.0.0.1", 8000),
         "client": ("127.0.0.1", 5000),
     }
@@ -139,13 +139,13 @@ async def test_page_shell_escapes_what_it_renders() -> None:
     page = b"".join(m.get("body", b"") for m in sent).decode()
     assert "<script>alert(1)" not in page
     assert '<body data-root="/m&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;">' in page
-    assert "<code>POST http://mock.test/m&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;/v1</code>" in page
+    assert "<code>POST http://mock.localhost/m&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;/v1</code>" in page
 
 
 @pytest.mark.anyio
 async def test_inspection_polls_are_conditional_on_the_change_counter() -> None:
     app = create_app(MockConfig())
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock.test") as c:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock.localhost") as c:
         paths = ["/_mock/requests", "/_mock/tasks", "/_mock/deliveries", "/_mock/config"]
         tags = {p: (await c.get(p)).headers["etag"] for p in paths}
         for path, tag in tags.items():
@@ -163,7 +163,7 @@ async def test_inspection_polls_are_conditional_on_the_change_counter() -> None:
         assert (await c.get("/_mock/tasks")).json()[0]["taskUUID"] == sent["taskUUID"]
         await changed_by(c.patch("/_mock/config", json={"failureRate": 0.5}))
         assert (await c.get("/_mock/config")).json()["failure_rate"] == 0.5
-        await changed_by(c.post("/_mock/reset"))
+        await changed_by(c.post("/_mock/reset", json={}))
         assert (await c.get("/_mock/requests")).json() == []
 
 
@@ -206,7 +206,7 @@ def live() -> Iterator[BackgroundServer]:
 @pytest.fixture
 def page(browser: Any, live: BackgroundServer) -> Iterator[Any]:
     """The dashboard, freshly loaded on a reset mock; records CSP violations and console errors."""
-    httpx.post(f"{live.url}/_mock/reset")
+    httpx.post(f"{live.url}/_mock/reset", json={})
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     tab = context.new_page()
     tab.set_default_timeout(10_000)

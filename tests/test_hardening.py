@@ -74,7 +74,7 @@ class Client:
     def __init__(self) -> None:
         self.runner = asyncio.Runner()
         transport = httpx.ASGITransport(app=create_app(MockConfig(seed=3)))
-        self.http = httpx.AsyncClient(transport=transport, base_url="http://mock.test")
+        self.http = httpx.AsyncClient(transport=transport, base_url="http://mock.localhost")
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return self.runner.run(self.http.request(method, path, **kwargs))
@@ -111,7 +111,7 @@ def test_nasty_bodies_get_4xx_envelopes(client: Client, body: bytes, content_typ
     envelope = assert_runware_error(response.status_code, response.content)
     if response.status_code >= 400:
         assert envelope["errors"], envelope
-    client.post("/_mock/reset")
+    client.post("/_mock/reset", json={})
 
 
 @pytest.mark.parametrize("body", [b'{"a": 1, "a": 2}', b'[{"taskType":"ping","ping":true,"ping":false}]'])

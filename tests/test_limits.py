@@ -31,6 +31,9 @@ DOCS_EXAMPLE: dict[str, Any] = json.loads((ROOT / "examples" / "docs-example.jso
 AUTH = {"Authorization": "Bearer k"}
 PING = {"taskType": "ping", "ping": True}
 
+#: The start of a raw POST /v1 (a loopback Host: the mock refuses foreign ones).
+HEAD = b"POST /v1 HTTP/1.1\r\nHost: m.localhost\r\n"
+
 
 @pytest.fixture
 def anyio_backend() -> str:
@@ -56,7 +59,7 @@ async def engine() -> AsyncIterator[MockEngine]:
 @pytest.fixture
 async def client(engine: MockEngine) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=create_app(engine=engine))
-    async with httpx.AsyncClient(transport=transport, base_url="http://mock.test", headers=AUTH) as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://mock.localhost", headers=AUTH) as http:
         yield http
 
 
@@ -261,7 +264,7 @@ async def wait_for_deliveries(engine: MockEngine, count: int, **match: Any) -> l
 
 async def post_webhooks(engine: MockEngine, url: str, count: int) -> None:
     transport = httpx.ASGITransport(app=create_app(engine=engine))
-    async with httpx.AsyncClient(transport=transport, base_url="http://mock.test", headers=AUTH) as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://mock.localhost", headers=AUTH) as http:
         for _ in range(count):
             assert (await http.post("/v1", json=[task(webhookURL=url)])).status_code == 200
 
@@ -355,7 +358,7 @@ def test_a_200_mb_body_gets_413_before_it_is_read_and_the_server_goes_on(
 ) -> None:
     total, piece = 200 * 2**20, b"x" * 2**20
     limit = server.engine.config.max_body_bytes
-    head = b"POST /v1 HTTP/1.1\r\nHost: mock\r\nAuthorization: Bearer k\r\n"
+    head = b"POST /v1 HTTP/1.1\r\nHost: m.localhost\r\nAuthorization: Bearer k\r\n"
     head += b"Transfer-Encoding: chunked\r\n\r\n" if framing == "chunked" else b"Content-Length: %d\r\n\r\n" % total
     frame = (lambda data: b"%x\r\n%s\r\n" % (len(data), data)) if framing == "chunked" else (lambda data: data)
     with socket.create_connection(("127.0.0.1", port_of(server.url))) as sock:
@@ -392,8 +395,8 @@ def http_error(answer: bytes) -> tuple[int, str, dict[str, Any]]:
 @pytest.mark.parametrize(
     ("raw", "status", "code"),
     [
-        (b"POST /v1 HTTP/1.1\r\nHost: mock\r\nX-Junk: " + b"j" * 64 * 1024, 431, "headersTooLarge"),  # over 16 KiB
-        (b"POST /v1 HTTP/1.1\r\nHost: mock\r\nBad Header\r\n\r\n", 400, "invalidHttpRequest"),
+        (HEAD + b"X-Junk: " + b"j" * 64 * 1024, 431, "headersTooLarge"),  # over 16 KiB
+        (b"POST /v1 HTTP/1.1\r\nHost: m.localhost\r\nBad Header\r\n\r\n", 400, "invalidHttpRequest"),
         (b"NOT-HTTP\r\n\r\n", 400, "invalidHttpRequest"),
     ],
     ids=["oversized-headers", "malformed-header", "not-a-request-line"],
@@ -421,7 +424,7 @@ def test_garbage_after_an_answered_request_closes_quietly(
     server.engine.configure({"maxBodyBytes": 1000})
     try:
         with socket.create_connection(("127.0.0.1", port_of(server.url))) as sock:
-            sock.sendall(b"POST /v1 HTTP/1.1\r\nHost: mock\r\nTransfer-Encoding: chunked\r\n\r\n7d0\r\n" + b"x" * 2000)
+            sock.sendall(HEAD + b"Transfer-Encoding: chunked\r\n\r\n7d0\r\n" + b"x" * 2000)
             answer = read_response(sock)
             assert http_error(answer)[2]["code"] == "payloadTooLarge"
             sock.sendall(b"\r\nzz\r\n")
@@ -468,7 +471,7 @@ def test_sigterm_with_deliveries_hanging_and_a_client_that_never_finishes() -> N
             hook = f"http://127.0.0.1:{hanging.getsockname()[1]}/hook"
             for _ in range(3):
                 assert httpx.post(f"{url}/v1", json=[task(webhookURL=hook)], headers=AUTH).status_code == 200
-            slow_client.sendall(b"POST /v1 HTTP/1.1\r\nHost: mock\r\nContent-Length: 100\r\n\r\n[")
+            slow_client.sendall(b"POST /v1 HTTP/1.1\r\nHost: m.localhost\r\nContent-Length: 100\r\n\r\n[")
             for _ in range(1000):  # the tasks are done (their webhooks under way)
                 if all(t["status"] == "success" for t in httpx.get(f"{url}/_mock/tasks").json()):
                     break
@@ -486,7 +489,7 @@ def test_sigterm_with_deliveries_hanging_and_a_client_that_never_finishes() -> N
 async def test_a_sync_request_cut_short_by_shutdown_is_answered_with_its_task_error() -> None:
     engine = MockEngine(MockConfig(latency_min=30, latency_max=30))
     transport = httpx.ASGITransport(app=create_app(engine=engine))
-    async with httpx.AsyncClient(transport=transport, base_url="http://mock.test", headers=AUTH) as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://mock.localhost", headers=AUTH) as http:
         request = asyncio.ensure_future(http.post("/v1", json=[task()]))
         while not engine.pending:
             await asyncio.sleep(0)

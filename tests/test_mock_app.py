@@ -65,7 +65,7 @@ async def engine(clock: FakeClock) -> AsyncIterator[MockEngine]:
 @pytest.fixture
 async def client(engine: MockEngine) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=create_app(engine=engine))
-    async with httpx.AsyncClient(transport=transport, base_url="http://mock.test", headers=AUTH) as c:
+    async with httpx.AsyncClient(transport=transport, base_url="http://mock.localhost", headers=AUTH) as c:
         yield c
 
 
@@ -97,7 +97,7 @@ async def test_docs_example_gives_a_real_jpeg_url(client: httpx.AsyncClient) -> 
     [item] = response.json()["data"]
     assert set(item) == {"taskType", "taskUUID", "imageUUID", "imageURL", "seed"}
     assert item["taskUUID"] == task["taskUUID"]
-    assert item["imageURL"] == f"http://mock.test/images/{item['imageUUID']}.jpg"
+    assert item["imageURL"] == f"http://mock.localhost/images/{item['imageUUID']}.jpg"
     download = await client.get(item["imageURL"])
     assert download.headers["content-type"] == "image/jpeg"
     image = Image.open(io.BytesIO(download.content))
@@ -137,7 +137,7 @@ async def test_output_quality_is_honoured(client: httpx.AsyncClient) -> None:
         task = make_task(taskUUID=DOCS_EXAMPLE["taskUUID"], outputType="base64Data", outputQuality=quality)
         [item] = (await post(client, task)).json()["data"]
         sizes[quality] = len(item["imageBase64Data"])
-        await client.post("/_mock/reset")
+        await client.post("/_mock/reset", json={})
     assert sizes[20] < sizes[99] / 2
 
 
@@ -154,12 +154,12 @@ async def test_same_task_same_bytes_after_reset_and_other_seed_differs(client: h
     task = make_task(outputType="base64Data", width=1024, height=768)
     first = (await post(client, task)).json()["data"][0]
     assert (await post(client, task)).json()["errors"][0]["code"] == "conflictTaskUUID"
-    await client.post("/_mock/reset")
+    await client.post("/_mock/reset", json={})
     again = (await post(client, task)).json()["data"][0]
     assert again == first
     other = MockEngine(MockConfig(seed=7))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(engine=other)), headers=AUTH) as c:
-        changed = (await c.post("http://x.test/v1", json=[task])).json()["data"][0]
+        changed = (await c.post("http://x.localhost/v1", json=[task])).json()["data"][0]
     assert changed["seed"] != first["seed"] and changed["imageBase64Data"] != first["imageBase64Data"]
 
 
@@ -302,7 +302,7 @@ async def test_async_ack_then_processing_then_success(engine: MockEngine, client
 
 async def test_stream_yields_each_image_as_it_is_ready(engine: MockEngine) -> None:
     engine.configure({"latencyMin": 0.2, "latencyMax": 0.2})
-    run = engine.submit(make_task(numberResults=2), base_url="http://mock.test/")
+    run = engine.submit(make_task(numberResults=2), base_url="http://mock.localhost/")
     started = time.monotonic()
     seen = []
     async for item in run.stream():
@@ -370,7 +370,7 @@ async def test_injected_failures(
 async def fault_sequence(seed: int) -> list[int]:
     eng = MockEngine(MockConfig(seed=seed, failure_rate=0.3, timeout_rate=0.2))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(engine=eng)), headers=AUTH) as c:
-        statuses = [(await c.post("http://m.test/v1", json=[make_task()])).status_code for _ in range(20)]
+        statuses = [(await c.post("http://m.localhost/v1", json=[make_task()])).status_code for _ in range(20)]
     await eng.aclose(grace=0)
     return statuses
 
@@ -409,7 +409,7 @@ async def test_inspection_routes(engine: MockEngine, client: httpx.AsyncClient) 
     assert (await client.get("/_mock/config")).json()["latency_max"] == 0.01
     assert (await client.patch("/_mock/config", json={"nope": 1})).status_code == 400
     assert (await client.patch("/_mock/config", json={"failureRate": 2})).status_code == 400
-    await client.post("/_mock/reset")
+    await client.post("/_mock/reset", json={})
     assert (await client.get("/_mock/requests")).json() == []
     assert engine.config.failure_rate == 0.5  # reset keeps the config
 
@@ -460,7 +460,7 @@ async def test_a_client_leaving_mid_body_is_not_a_server_error() -> None:
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
         "path": "/v1", "raw_path": b"/v1", "query_string": b"", "root_path": "",
-        "headers": [(b"host", b"mock.test"), (b"authorization", b"Bearer k")],
+        "headers": [(b"host", b"mock.localhost"), (b"authorization", b"Bearer k")],
         "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
     }  # fmt: skip
     await app(scope, receive, send)  # raised ClientDisconnect (a 500 and a traceback) before
@@ -492,7 +492,7 @@ async def test_the_request_log_shows_bodies_as_sent_even_with_a_bom(client: http
 
 async def test_413_names_the_declared_size_or_the_limit() -> None:
     app = create_app(MockConfig(max_body_bytes=100))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock.test") as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock.localhost") as client:
         declared = await client.post("/v1", content=b"[" + b" " * 300 + b"]", headers={"Authorization": "Bearer k"})
         assert declared.status_code == 413
         [error] = declared.json()["errors"]

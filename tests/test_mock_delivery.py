@@ -47,7 +47,7 @@ async def setup(receiver: Receiver, **config: Any) -> tuple[MockEngine, httpx.As
     engine = MockEngine(cfg, outbound_transport=httpx.MockTransport(receiver))
     client = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=create_app(engine=engine)),
-        base_url="http://mock.test",
+        base_url="http://mock.localhost",
         headers={"Authorization": "Bearer k"},
     )
     return engine, client
@@ -92,7 +92,8 @@ async def test_retries_with_backoff_and_a_stable_delivery_id() -> None:
         ("failed", 500, False), ("failed", None, False), ("delivered", 204, True)
     ]  # fmt: skip
     assert "ConnectError" in attempts[1]["error"]
-    assert attempts[1]["at"] - attempts[0]["at"] >= 0.01 and attempts[2]["at"] - attempts[1]["at"] >= 0.02
+    # 10 ms doubling, each wait scaled by the seeded jitter factor (at least 1 - delivery_jitter = 0.8)
+    assert attempts[1]["at"] - attempts[0]["at"] >= 0.0075 and attempts[2]["at"] - attempts[1]["at"] >= 0.015
     await client.aclose()
     await engine.aclose()
 
@@ -248,7 +249,8 @@ async def gated_setup(receiver: GatedReceiver, **config: Any) -> tuple[MockEngin
     cfg = MockConfig(**{"delivery_base_delay": 0.01, **config})
     engine = MockEngine(cfg, outbound_transport=httpx.MockTransport(receiver))
     transport = httpx.ASGITransport(app=create_app(engine=engine))
-    client = httpx.AsyncClient(transport=transport, base_url="http://mock.test", headers={"Authorization": "Bearer k"})
+    auth = {"Authorization": "Bearer k"}
+    client = httpx.AsyncClient(transport=transport, base_url="http://m.localhost", headers=auth)
     return engine, client
 
 

@@ -13,17 +13,22 @@ Routes: ``POST /v1`` and WebSocket ``/v1`` (the Runware protocol; the socket sid
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 
+from ideogram_kit.payloads import JSONInputError
+
 from . import dashboard, protocol
 from .config import ConfigError, MockConfig
 from .engine import MockEngine, error_item
+from .guard import CrossSiteGuard
 from .openapi import openapi_document
 from .websocket import WebSocketHub
 
@@ -58,8 +63,15 @@ async def _no_route(request: Request, exc: Exception) -> Response:
     return _envelope(protocol.rest_errors([err]), exc.status_code, dict(exc.headers or {}))
 
 
-def create_app(config: MockConfig | None = None, engine: MockEngine | None = None) -> Starlette:
-    """The mock's ASGI app, serving ``engine`` (a new one built from ``config`` when omitted)."""
+def create_app(
+    config: MockConfig | None = None, engine: MockEngine | None = None, *, extra_hosts: Iterable[str] = ()
+) -> Starlette:
+    """The mock's ASGI app, serving ``engine`` (a new one built from ``config`` when omitted).
+
+    The app refuses other web pages (:mod:`ideogram_mock.guard`); ``extra_hosts`` are ``Host``
+    names it answers besides loopback ones and the configured ones (the pytest plugin's
+    intercepted API hosts, such as ``api.runware.ai``).
+    """
     if engine is None:
         engine = MockEngine(config)
     elif config is not None:
@@ -123,9 +135,23 @@ def create_app(config: MockConfig | None = None, engine: MockEngine | None = Non
     async def config_route(request: Request) -> Response:
         if request.method in ("GET", "HEAD"):
             return dashboard.inspection_response(request, engine, engine.config.to_dict)
+        limit = engine.config.max_body_bytes  # the same limits as /v1: size, depth, strict JSON
+        chunks: list[bytes] = []
+        size = 0
         try:
-            changes = json.loads(await request.body() or b"{}")
+            async for chunk in request.stream():
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    return _json({"error": f"the body is over the limit of {limit} bytes"}, 413)
+        except ClientDisconnect:
+            return Response(status_code=400)
+        body = b"".join(chunks)
+        try:
+            changes = engine.parse(body) if body.strip() else {}
             config = engine.configure(changes)
+        except JSONInputError as exc:
+            return _json({"error": f"the body is not JSON the mock accepts: {exc}"}, 400)
         except (ValueError, ConfigError) as exc:
             return _json({"error": str(exc)}, 400)
         return _json(config.to_dict())
@@ -147,7 +173,8 @@ def create_app(config: MockConfig | None = None, engine: MockEngine | None = Non
         Route("/openapi.json", openapi, methods=["GET"]),
         *dashboard.routes(engine),
     ]
-    app = Starlette(routes=routes, exception_handlers={404: _no_route, 405: _no_route})
+    guard = Middleware(CrossSiteGuard, config=lambda: engine.config, extra_hosts=extra_hosts)
+    app = Starlette(routes=routes, exception_handlers={404: _no_route, 405: _no_route}, middleware=[guard])
     app.state.engine = engine
     app.state.websockets = hub
     return app

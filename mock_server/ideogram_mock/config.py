@@ -95,6 +95,12 @@ class MockConfig:
     delivery_per_host: int = _opt(
         8, "attempts in flight at once to one host, so a hanging receiver cannot stall others"
     )
+    allowed_origins: tuple[str, ...] = _opt(
+        (), "web page origins (e.g. https://app.example) that may call the mock besides loopback ones; * allows any"
+    )
+    allowed_hosts: tuple[str, ...] = _opt(
+        (), "Host names the mock answers besides loopback names, its bound address and public_base_url's; * any"
+    )
     outbound_allow: tuple[str, ...] = _opt(
         (), "hosts (or host:port) webhooks and uploads may reach besides loopback; all else is refused"
     )

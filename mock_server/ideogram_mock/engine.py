@@ -154,8 +154,11 @@ REQUEST_FAULT_MESSAGES = {
 }
 
 
-def _redacted(tasks: list[Any]) -> list[Any]:
-    """A request array with API keys replaced (getTaskDetails never echoes a secret)."""
+def redacted(tasks: Any) -> Any:
+    """A request array with API keys replaced: the request log, the dashboard and getTaskDetails never
+    show a secret. Anything else (a non-list body) is returned as it is."""
+    if not isinstance(tasks, list) or not any(isinstance(t, dict) and "apiKey" in t for t in tasks):
+        return tasks
     return [{**t, "apiKey": "<redacted>"} if isinstance(t, dict) and "apiKey" in t else t for t in tasks]
 
 
@@ -649,7 +652,7 @@ class MockEngine:
         run = self._tasks.get(task_uuid.lower()) if isinstance(task_uuid, str) else None
         if run is None:
             return [], [self._not_found(task_uuid, "getTaskDetails")]
-        request = _redacted(run.request if run.request is not None else [run.task])
+        request = redacted(run.request if run.request is not None else [run.task])
         item = {"taskType": "getTaskDetails", "taskUUID": task_uuid, "request": request, "response": run.envelope()}
         return [item], []
 
@@ -927,7 +930,7 @@ class MockEngine:
         except JSONInputError as exc:
             tasks, parse_error = None, exc
         else:
-            entry["body"] = tasks if len(body) <= _INLINE_LOG_LIMIT else "omitted (large body)"
+            entry["body"] = redacted(tasks) if len(body) <= _INLINE_LOG_LIMIT else "omitted (large body)"
         wrong_type = content_type is not None and self._config.require_json_content_type and not _is_json(content_type)
         if parse_error is not None or wrong_type:
             # no tasks to read an authentication task from: a header key is checked first, as for any request

@@ -48,7 +48,8 @@ def openapi_document() -> dict[str, Any]:
         "properties": {f["name"]: {"description": f["help"], "default": f["default"]} for f in describe_fields()},
     }
     list_of_objects = {"type": "array", "items": {"type": "object"}}
-    return {
+    paths: dict[str, dict[str, Any]]
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "ideogram-remix-kit mock Runware endpoint",
@@ -106,3 +107,10 @@ def openapi_document() -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }  # fmt: skip
+    paths = document["paths"]
+    for path, operations in paths.items():  # the cross-site guard (ideogram_mock.guard)
+        for method, operation in operations.items():
+            operation["responses"]["403"] = _envelope_response("Errors: forbiddenOrigin, forbiddenHost")
+            if path.startswith("/_mock/") and method in ("post", "patch"):
+                operation["responses"]["415"] = _envelope_response("Errors: unsupportedMediaType")
+    return document

@@ -53,7 +53,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from ideogram_kit.payloads import JSONInputError
 
 from . import protocol
-from .engine import MockEngine, TaskRun, acknowledged_at_once, check_report, error_item, for_log
+from .engine import MockEngine, TaskRun, acknowledged_at_once, check_report, error_item, for_log, redacted
 
 __all__ = ["CLOSE_IDLE", "CLOSE_POLICY", "CLOSE_TRY_AGAIN", "WebSocketHub", "hard_frame_limit"]
 
@@ -177,7 +177,7 @@ class WebSocketHub:
         except JSONInputError as exc:
             await self._reply(sock, {"errors": [error_item("invalidRequestBody", f"The frame is not JSON: {exc}")]})
             return True
-        entry["body"] = tasks if size <= _LOG_LIMIT else "omitted (large frame)"
+        entry["body"] = redacted(tasks) if size <= _LOG_LIMIT else "omitted (large frame)"
         if not isinstance(tasks, list) or not tasks:
             message = "A frame must be a non-empty JSON array of task objects."
             hint = 'wrap the task in a list: [{"taskType": "ping", "ping": true}]'

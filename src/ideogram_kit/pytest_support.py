@@ -542,8 +542,8 @@ class IdeogramMock(_MockControls):
         for code in settings.fail_next:
             self.engine.fail_next(code)
         self.engine.strict = settings.strict
-        self.app = create_app(engine=self.engine)
         self._bases = [self._make_base(url) for url in dict.fromkeys(settings.base_urls)]
+        self.app = create_app(engine=self.engine, extra_hosts=[base.host for base in self._bases])
         self._router = _Router(self)
         self._loop: _LoopThread | None = None
 

@@ -114,7 +114,10 @@
     const button = $("reset");
     button.disabled = true;
     try {
-      const response = await fetch(`${ROOT}/_mock/reset`, { method: "POST" });
+      const response = await fetch(`${ROOT}/_mock/reset`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" }, // state-changing /_mock/ routes take JSON only
+      });
       if (!response.ok) throw new Error(`/_mock/reset answered HTTP ${response.status}`);
       opened.clear();
     } catch (error) {
