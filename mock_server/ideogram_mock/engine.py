@@ -48,6 +48,7 @@ from .config import MockConfig
 from .delivery import Deliverer, DeliveryAttempt, Job, check_target
 from .faults import FaultPlan, RateLimiter, TaskFate
 from .images import ImageRecipe, ImageRenderer, data_uri
+from .retention import TaskStore
 
 __all__ = ["INJECTED_CODES", "REQUEST_FAULT_MESSAGES", "CheckResult", "MockEngine", "Reply", "TaskRun"]
 
@@ -368,7 +369,7 @@ class MockEngine:
         self._limiter = RateLimiter(lambda: self._config, clock)
         self._deliverer = Deliverer(lambda: self._config, outbound_transport, spawn=self._spawn)
         self._renderer = ImageRenderer(self._config.image_cache_bytes, self._recipe_of)
-        self._tasks: OrderedDict[str, TaskRun] = OrderedDict()
+        self._tasks: TaskStore[TaskRun] = TaskStore()
         self._images: OrderedDict[str, _StoredImage] = OrderedDict()
         self._requests: deque[dict[str, Any]] = deque(maxlen=self._config.request_log_size)
         self._deliveries: deque[DeliveryAttempt] = deque(maxlen=self._config.delivery_log_size)
@@ -675,10 +676,8 @@ class MockEngine:
         run = TaskRun(task, cfg, self._faults.task(number), cfg.public_base_url or base_url, request)
         self.on_task(run)
         run.on_change = self.touch
-        self._tasks[run.task_uuid.lower()] = run
-        if len(self._tasks) > cfg.max_tasks:
-            for key in [k for k, r in self._tasks.items() if r.done][: len(self._tasks) - cfg.max_tasks]:
-                del self._tasks[key]
+        self._tasks.add(run.task_uuid.lower(), run)
+        self._tasks.evict_over(cfg.max_tasks)  # finished tasks only, oldest first: O(1) per task forgotten
         return run
 
     def submit(self, task: Mapping[str, Any], *, base_url: str, request: list[Any] | None = None) -> TaskRun:
@@ -714,7 +713,7 @@ class MockEngine:
                     "timeoutProvider": "The provider did not answer in time (injected fault).",
                 }[fate.failure]
                 error = error_item(fate.failure, message, task_type="imageInference", task_uuid=run.task_uuid)
-                run._finish(error, self._clock())
+                self._finish(run, error)
                 self._deliver_webhook(run, error, None, generation, failed=True)
                 return
             for index in range(run.expected):
@@ -726,7 +725,7 @@ class MockEngine:
                 self._deliver_webhook(run, item, item["imageUUID"], generation)
                 if "uploadEndpoint" in run.task:
                     self._spawn(self._upload(run, recipe, item["imageUUID"], generation))
-            run._finish(None, self._clock())
+            self._finish(run, None)
         finally:
             self._end_cancelled(run)
 
@@ -741,7 +740,12 @@ class MockEngine:
                 "providerError", "The task was cancelled before it finished.",
                 task_type="imageInference", task_uuid=run.task_uuid,
             )  # fmt: skip
-            run._finish(error, self._clock())
+            self._finish(run, error)
+
+    def _finish(self, run: TaskRun, error: dict[str, Any] | None) -> None:
+        now = self._clock()
+        run._finish(error, now)
+        self._tasks.finished(run.task_uuid.lower(), run, now)
 
     @staticmethod
     def _base_recipe(task: Mapping[str, Any]) -> ImageRecipe:
@@ -861,10 +865,7 @@ class MockEngine:
         if now < self._next_prune:
             return
         self._next_prune = now + 1.0
-        retention = self._config.retention
-        for key in [k for k, r in self._tasks.items() if r.finished_monotonic is not None
-                    and r.finished_monotonic + retention <= now]:  # fmt: skip
-            del self._tasks[key]
+        self._tasks.expire(now, self._config.retention)  # O(1) per task forgotten
         for key in [k for k, img in self._images.items() if img.expires_at <= now]:
             del self._images[key]
 
