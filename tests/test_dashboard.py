@@ -324,10 +324,10 @@ def test_browser_shows_deliveries_faults_filters_and_resets(page: Any, live: Bac
     row = page.locator(f'.task[data-task-uuid="{hooked["taskUUID"]}"]')
     assert "1 retry" in row.locator(".delivery").inner_text()
     assert row.locator(".badge.mode").all_inner_texts() == ["async", "webhook"]
-    wait_until(  # a base64 PNG result is shown from a data: URI
+    wait_until(  # a base64 PNG result (never inlined by the inspection API) is shown from the mock's /images/
         page,
         "uuid => { const i = document.querySelector(`.task[data-task-uuid='${uuid}'] .thumbs img`);"
-        " return i && i.src.startsWith('data:image/png;base64,') && i.complete && i.naturalWidth > 0; }",
+        " return i && /\\/images\\/[0-9a-f-]+\\.png$/.test(i.src) && i.complete && i.naturalWidth > 0; }",
         ok["taskUUID"],
     )
 

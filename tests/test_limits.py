@@ -498,3 +498,68 @@ async def test_a_sync_request_cut_short_by_shutdown_is_answered_with_its_task_er
     error = only_error(response)
     assert (response.status_code, error["code"]) == (500, "providerError")
     assert "cancelled" in error["message"]
+
+
+# -- memory is bounded in bytes, answers in size ------------------------------------------------------
+
+
+def _engine_app(**settings: Any) -> tuple[MockEngine, httpx.AsyncClient]:
+    engine = MockEngine(MockConfig(**settings))
+    transport = httpx.ASGITransport(app=create_app(engine=engine))
+    return engine, httpx.AsyncClient(transport=transport, base_url="http://m.localhost", headers=AUTH)
+
+
+def _task(**changes: Any) -> dict[str, Any]:
+    return {**DOCS_EXAMPLE, "taskUUID": str(uuid.uuid4()), **changes}
+
+
+async def test_many_unknown_keys_give_a_capped_report_in_the_answer_and_the_log() -> None:
+    engine, http = _engine_app()
+    async with http:
+        flood = _task(**{f"unknown{i}": i for i in range(3_000)})  # under the 64 KiB kept verbatim in the log
+        answer = await http.post("/v1", json=[flood])
+        errors = answer.json()["errors"]
+        assert answer.status_code == 400 and len(errors) == 101 and errors[-1]["code"] == "tooManyErrors"
+        (entry,) = engine.requests()
+        assert len(entry["tasks"][0]["errors"]) <= 101 and len(entry["response"]["errors"]) == 101
+
+
+async def test_inspection_never_inlines_image_data_and_pages_its_answers() -> None:
+    _, http = _engine_app()
+    async with http:
+        for _ in range(3):
+            answer = await http.post("/v1", json=[_task(numberResults=2, outputType="base64Data")])
+            assert len(answer.json()["data"][0]["imageBase64Data"]) > 10_000  # the client gets the image
+        tasks = await http.get("/_mock/tasks")
+        assert tasks.headers["X-Total-Count"] == "3" and len(tasks.content) < 20_000
+        for run in tasks.json():
+            assert all(r["imageBase64Data"].startswith("(omitted from the log") for r in run["results"])
+        page = await http.get("/_mock/tasks?limit=2&offset=0")
+        assert len(page.json()) == 2 and 'rel="next"' in page.headers["Link"]
+        newest = await http.get("/_mock/requests?limit=1")
+        assert [e["id"] for e in newest.json()] == [3]  # by default the newest page
+        assert (await http.get("/_mock/requests?limit=0")).status_code == 400
+        assert (await http.get("/_mock/requests?offset=x")).status_code == 400
+
+
+async def test_remembered_results_stay_within_their_byte_budget() -> None:
+    engine, http = _engine_app(max_result_bytes=300_000)
+    async with http:
+        sent = [_task(numberResults=2, outputType="base64Data", outputFormat="PNG") for _ in range(8)]
+        for task in sent:
+            assert (await http.post("/v1", json=[task])).status_code == 200
+        kept = {t["taskUUID"] for t in engine.tasks()}
+        assert engine._result_bytes <= 300_000 and 0 < len(kept) < 8
+        assert kept == {t["taskUUID"] for t in sent[-len(kept) :]}  # the oldest went first
+        poll = await http.post("/v1", json=[{"taskType": "getResponse", "taskUUID": sent[0]["taskUUID"]}])
+        assert poll.json()["errors"][0]["code"] == "taskNotFound"
+
+
+async def test_the_request_log_stays_within_its_byte_budget() -> None:
+    engine, http = _engine_app(request_log_bytes=200_000)
+    async with http:
+        for _ in range(20):
+            await http.post("/v1", json=[_task(positivePrompt="x" * 30_000)])
+        log = engine.requests()
+        assert sum(e["logBytes"] for e in log) <= 200_000 and 3 <= len(log) < 20
+        assert [e["id"] for e in log] == list(range(21 - len(log), 21))  # the newest kept, oldest dropped

@@ -22,11 +22,11 @@ def test_running_tasks_are_never_forgotten_and_finished_ones_go_oldest_first() -
     runs = {key: f"run {key}" for key in "abcde"}
     for key, run in runs.items():
         store.add(key, run)
-    assert store.evict_over(2) == 0 and len(store) == 5  # all running: nothing may go
+    assert store.evict_over(2) == [] and store.evict_oldest() is None and len(store) == 5  # all run: none may go
     store.finished("d", runs["d"], at=1.0)
     store.finished("b", runs["b"], at=2.0)
     store.finished("e", runs["e"], at=3.0)
-    assert store.evict_over(3) == 2
+    assert store.evict_over(3) == ["run d", "run b"]
     assert list(store.values()) == ["run a", "run c", "run e"]  # d then b went (finish order); a, c run
     assert store.get("d") is None and "e" in store
 
@@ -36,9 +36,10 @@ def test_expire_forgets_by_age_and_stops_at_the_first_kept() -> None:
     for n in range(5):
         store.add(str(n), n)
         store.finished(str(n), n, at=float(n))
-    assert store.expire(now=12.0, retention=10.0) == 3  # finished at 0, 1, 2
+    assert store.expire(now=12.0, retention=10.0) == [0, 1, 2]  # finished at 0, 1, 2
     assert [v for v in store.values()] == [3, 4]
-    assert store.expire(now=12.5, retention=10.0) == 0
+    assert store.expire(now=12.5, retention=10.0) == []
+    assert store.evict_oldest() == 3 and list(store.values()) == [4]
 
 
 def test_a_finish_after_the_key_was_reused_changes_nothing() -> None:
@@ -48,7 +49,7 @@ def test_a_finish_after_the_key_was_reused_changes_nothing() -> None:
     store.clear()
     store.add("k", new)
     store.finished("k", old, at=0.0)  # the old run, cancelled by a reset, finishing late
-    assert store.evict_over(0) == 0 and store.get("k") is new
+    assert store.evict_over(0) == [] and store.get("k") is new
 
 
 def test_the_engine_keeps_running_tasks_past_max_tasks() -> None:
@@ -78,5 +79,5 @@ def test_many_kept_tasks_do_not_slow_registration_down() -> None:
     for n in range(1_000):
         store.add(f"f{n}", n)
         store.finished(f"f{n}", n, at=float(n))
-        forgotten.append(store.evict_over(100_000))
+        forgotten.append(len(store.evict_over(100_000)))
     assert forgotten == [1] * 1_000 and len(store) == 100_000

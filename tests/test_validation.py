@@ -631,3 +631,12 @@ def test_strict_check_raises_on_warnings() -> None:
 def test_urls_with_user_info_are_valid(name: str) -> None:
     assert validate(with_value(name, "https://user:secret@hooks.example.com/in?x=1")) == []
     assert only_error(with_value(name, "https://user:secret@/in")).code == f"invalid{name[0].upper()}{name[1:]}"
+
+
+def test_a_report_stops_at_max_errors_with_one_summary_item() -> None:
+    flood = {**DOCS_EXAMPLE, **{f"k{i}": i for i in range(20_000)}}
+    errors = validate(flood)
+    assert len(errors) == 101 and errors[-1].code == "tooManyErrors" and errors[-1].max == 100
+    assert {e.code for e in errors[:100]} == {"unsupportedParameter"}
+    assert len(validate(flood, max_errors=None)) == 20_000
+    assert validate({**DOCS_EXAMPLE, "k": 1}, max_errors=0)[0].code == "tooManyErrors"

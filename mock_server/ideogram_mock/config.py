@@ -75,6 +75,11 @@ class MockConfig:
     rate_window: float = _opt(1.0, "length of the rate-limit window in seconds")
     retention: float = _opt(300.0, "seconds a finished task stays pollable with getResponse")
     max_tasks: int = _opt(10_000, "most tasks remembered; the oldest finished ones are forgotten first")
+    max_result_bytes: int = _opt(
+        256 * 1024 * 1024,
+        "budget of the base64 image data kept in remembered results; past it the oldest finished tasks are "
+        "forgotten first",
+    )
     image_ttl: float = _opt(3600.0, "seconds an image URL serves when the task sets no ttl")
     max_images: int = _opt(10_000, "most image URLs remembered; the oldest are forgotten first")
     image_cache_bytes: int = _opt(64 * 1024 * 1024, "budget of the encoded-image cache")
@@ -105,6 +110,9 @@ class MockConfig:
         (), "hosts (or host:port) webhooks and uploads may reach besides loopback; all else is refused"
     )
     request_log_size: int = _opt(1000, "received requests kept for GET /_mock/requests")
+    request_log_bytes: int = _opt(
+        64 * 1024 * 1024, "budget of the request log (bodies as kept, answers estimated); oldest entries go first"
+    )
     delivery_log_size: int = _opt(1000, "delivery attempts kept for GET /_mock/deliveries")
     shutdown_grace: float = _opt(
         5.0, "seconds open requests, running tasks and deliveries get to finish on shutdown; then they are cancelled"
@@ -238,7 +246,7 @@ _NON_NEGATIVE = (
 _POSITIVE = ("rate_window", "max_tasks", "max_images", "delivery_attempts", "delivery_timeout",
              "request_log_size", "delivery_log_size", "ws_idle_timeout", "ws_max_frame_bytes",
              "ws_max_sockets", "delivery_concurrency", "delivery_per_host", "max_tasks_per_request",
-             "max_images_per_request", "max_json_depth")  # fmt: skip
+             "max_images_per_request", "max_json_depth", "max_result_bytes", "request_log_bytes")  # fmt: skip
 
 
 def _check(config: MockConfig) -> None:

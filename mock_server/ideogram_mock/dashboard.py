@@ -55,13 +55,45 @@ def _static(name: str) -> bytes:
     return (resources.files(__package__) / "static" / name).read_bytes()
 
 
+#: Items one inspection answer holds unless ``?limit=`` says otherwise, and at most.
+PAGE_SIZE, MAX_PAGE_SIZE = 1000, 10_000
+
+
+def _page(request: Request, items: list[Any]) -> tuple[list[Any], dict[str, str]] | str:
+    """The page of ``items`` that ``?limit=N&offset=M`` asks for (default: the newest ``PAGE_SIZE``),
+    with ``X-Total-Count`` (and ``Link: rel="next"``) headers; or why the parameters are wrong."""
+    params = request.query_params
+    try:
+        limit = int(params.get("limit", PAGE_SIZE))
+        offset = int(params["offset"]) if "offset" in params else max(0, len(items) - limit)
+    except ValueError:
+        return "limit and offset must be whole numbers"
+    if not (1 <= limit <= MAX_PAGE_SIZE and offset >= 0):
+        return f"limit must be 1..{MAX_PAGE_SIZE} and offset >= 0"
+    headers = {"X-Total-Count": str(len(items))}
+    if offset + limit < len(items):
+        headers["Link"] = f'<{request.url.path}?offset={offset + limit}&limit={limit}>; rel="next"'
+    return items[offset : offset + limit], headers
+
+
 def inspection_response(request: Request, engine: MockEngine, value: Callable[[], Any]) -> Response:
-    """``value()`` as JSON with an ``ETag``; ``304`` when the client's ``If-None-Match`` is current."""
+    """``value()`` as JSON with an ``ETag``; ``304`` when the client's ``If-None-Match`` is current.
+
+    A list is paged (``?limit=N&offset=M``; by default the newest 1,000 items, oldest first), so no
+    answer grows with the mock's state; image data is never inlined (see ``for_log``).
+    """
     tag = f'W/"{_PROCESS}-{id(engine):x}-{engine.changes}"'
     headers = {"ETag": tag, "Cache-Control": "no-cache"}
     if tag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
         return Response(status_code=304, headers=headers)
-    return Response(json.dumps(value(), default=str), headers=headers, media_type="application/json")
+    found = value()
+    if isinstance(found, list):
+        page = _page(request, found)
+        if isinstance(page, str):
+            return Response(json.dumps({"error": page}), 400, media_type="application/json")
+        found, more = page
+        headers.update(more)
+    return Response(json.dumps(found, default=str), headers=headers, media_type="application/json")
 
 
 def routes(engine: MockEngine) -> list[Route]:

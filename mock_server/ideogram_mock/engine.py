@@ -83,6 +83,20 @@ def for_log(body: Any) -> Any:
     return out if changed else body
 
 
+def _log_cost(entry: Mapping[str, Any]) -> int:
+    """Bytes a request-log entry is counted for: its body as kept, and an estimate of the rest."""
+    body = entry.get("body")
+    cost = 256 + (entry.get("bodyBytes", 0) if isinstance(body, list) else 64)
+    response = entry.get("response")
+    frames = response if isinstance(response, list) else [response]
+    for frame in frames:
+        if isinstance(frame, dict):
+            cost += 512 * sum(len(v) for v in frame.values() if isinstance(v, list))
+    for task in entry.get("tasks", ()):
+        cost += 128 + 512 * (len(task["errors"]) + len(task["warnings"]))
+    return cost
+
+
 def _nothing() -> None:
     pass
 
@@ -223,8 +237,8 @@ class TaskRun:
 
     # a soak keeps a thousand of these alive at once: no per-instance __dict__
     __slots__ = ("_changed", "_recipe", "base_url", "created_at", "delivery_method", "error", "expected",
-                 "fate", "finished_at", "finished_monotonic", "image_uuids", "on_change", "request", "results",
-                 "seeds", "task", "task_uuid")  # fmt: skip
+                 "fate", "finished_at", "finished_monotonic", "image_uuids", "on_change", "request", "result_bytes",
+                 "results", "seeds", "task", "task_uuid")  # fmt: skip
 
     def __init__(
         self,
@@ -245,6 +259,7 @@ class TaskRun:
         self.finished_at: float | None = None
         self.finished_monotonic: float | None = None
         self.results: list[dict[str, Any]] = []
+        self.result_bytes = 0  # base64 image data in results (counted against max_result_bytes)
         self.error: dict[str, Any] | None = None
         self.on_change: Callable[[], None] = _nothing  # the engine sets its change counter here
         self._changed: asyncio.Event | None = None  # made when somebody first waits for a change
@@ -343,7 +358,7 @@ class TaskRun:
             "injectedFailure": self.fate.failure,
             "webhookURL": self.task.get("webhookURL"),
             "uploadEndpoint": self.task.get("uploadEndpoint"),
-            "results": self.results,
+            "results": [for_log(item) for item in self.results],  # image data is never inlined
             "error": self.error,
         }
 
@@ -371,7 +386,9 @@ class MockEngine:
         self._renderer = ImageRenderer(self._config.image_cache_bytes, self._recipe_of)
         self._tasks: TaskStore[TaskRun] = TaskStore()
         self._images: OrderedDict[str, _StoredImage] = OrderedDict()
-        self._requests: deque[dict[str, Any]] = deque(maxlen=self._config.request_log_size)
+        self._requests: deque[dict[str, Any]] = deque()  # trimmed by count and bytes (_trim_log)
+        self._log_bytes = 0
+        self._result_bytes = 0  # base64 image data held by remembered results
         self._deliveries: deque[DeliveryAttempt] = deque(maxlen=self._config.delivery_log_size)
         self._recorder: tuple[int, Callable[[DeliveryAttempt], None]] | None = None
         self._background: set[asyncio.Task[Any]] = set()
@@ -390,8 +407,8 @@ class MockEngine:
         """Apply setting changes at run time (raises :class:`~ideogram_mock.config.ConfigError`)."""
         self._config = MockConfig.from_mapping(changes, base=self._config)
         self._renderer.cache_bytes = self._config.image_cache_bytes
-        if self._requests.maxlen != self._config.request_log_size:
-            self._requests = deque(self._requests, maxlen=self._config.request_log_size)
+        self._trim_log()
+        self._trim_results()
         if self._deliveries.maxlen != self._config.delivery_log_size:
             self._deliveries = deque(self._deliveries, maxlen=self._config.delivery_log_size)
         self.touch()
@@ -409,6 +426,8 @@ class MockEngine:
         self._tasks.clear()
         self._images.clear()
         self._requests.clear()
+        self._log_bytes = 0
+        self._result_bytes = 0
         self._deliveries.clear()
         self._renderer.clear()
         self._faults.reset()
@@ -489,8 +508,36 @@ class MockEngine:
         entry: dict[str, Any] = {"id": self._request_counter, "at": time.time(), "transport": transport,
                                  "bodyBytes": size, **fields}  # fmt: skip
         self._requests.append(entry)
+        self._trim_log()
         self.touch()
         return entry
+
+    def logged(self, entry: dict[str, Any]) -> None:
+        """``entry`` of the request log is complete (answered): count its bytes against ``request_log_bytes``."""
+        entry["logBytes"] = cost = _log_cost(entry)
+        self._log_bytes += cost
+        self._trim_log()
+        self.touch()
+
+    def _trim_log(self) -> None:
+        cfg = self._config
+        while self._requests and (
+            len(self._requests) > cfg.request_log_size
+            or (self._log_bytes > cfg.request_log_bytes and len(self._requests) > 1)
+        ):
+            self._log_bytes -= self._requests.popleft().get("logBytes", 0)
+
+    def _forgotten(self, runs: list[TaskRun]) -> None:
+        for run in runs:
+            self._result_bytes -= run.result_bytes
+
+    def _trim_results(self) -> None:
+        """Forget the oldest finished tasks while their base64 results are over ``max_result_bytes``."""
+        while self._result_bytes > self._config.max_result_bytes:
+            run = self._tasks.evict_oldest()
+            if run is None:
+                return  # only running tasks hold it: they are never forgotten
+            self._result_bytes -= run.result_bytes
 
     def tasks(self) -> list[dict[str, Any]]:
         """Known tasks and their state, oldest first."""
@@ -677,7 +724,7 @@ class MockEngine:
         self.on_task(run)
         run.on_change = self.touch
         self._tasks.add(run.task_uuid.lower(), run)
-        self._tasks.evict_over(cfg.max_tasks)  # finished tasks only, oldest first: O(1) per task forgotten
+        self._forgotten(self._tasks.evict_over(cfg.max_tasks))  # finished only, oldest first: O(1) per task
         return run
 
     def submit(self, task: Mapping[str, Any], *, base_url: str, request: list[Any] | None = None) -> TaskRun:
@@ -746,6 +793,7 @@ class MockEngine:
         now = self._clock()
         run._finish(error, now)
         self._tasks.finished(run.task_uuid.lower(), run, now)
+        self._trim_results()
 
     @staticmethod
     def _base_recipe(task: Mapping[str, Any]) -> ImageRecipe:
@@ -789,6 +837,8 @@ class MockEngine:
                 item["imageDataURI"] = data_uri(data, recipe)
             else:
                 item["imageBase64Data"] = data_uri(data, recipe).partition(",")[2]
+            run.result_bytes += len(data) * 4 // 3
+            self._result_bytes += len(data) * 4 // 3
         item["seed"] = run.seeds[index]
         safety = task.get("safety", {})
         if "mode" in safety:  # mode wins over checkContent (Runware's reference), both over checkNSFW
@@ -865,7 +915,7 @@ class MockEngine:
         if now < self._next_prune:
             return
         self._next_prune = now + 1.0
-        self._tasks.expire(now, self._config.retention)  # O(1) per task forgotten
+        self._forgotten(self._tasks.expire(now, self._config.retention))  # O(1) per task forgotten
         for key in [k for k, img in self._images.items() if img.expires_at <= now]:
             del self._images[key]
 
@@ -898,7 +948,7 @@ class MockEngine:
         reply = await self._rest(body, authorization, base_url, entry, declared_size, content_type)
         entry["status"] = reply.status
         entry["response"] = for_log(reply.body) if len(body) <= _INLINE_LOG_LIMIT else {"omitted": "large request"}
-        self.touch()
+        self.logged(entry)
         return reply
 
     async def _rest(

@@ -56,27 +56,28 @@ class TaskStore(Generic[T]):
         if self._all.get(key) is task and key not in self._finished:
             self._finished[key] = at
 
-    def evict_over(self, limit: int) -> int:
+    def evict_over(self, limit: int) -> list[T]:
         """Forget the oldest finished tasks until at most ``limit`` are kept (or none finished is
-        left); returns how many were forgotten."""
-        forgotten = 0
+        left); returns the tasks forgotten."""
+        forgotten: list[T] = []
         while len(self._all) > limit and self._finished:
-            key, _ = self._finished.popitem(last=False)
-            del self._all[key]
-            forgotten += 1
+            forgotten.append(self._pop_oldest())
         return forgotten
 
-    def expire(self, now: float, retention: float) -> int:
-        """Forget the tasks that finished ``retention`` seconds or more before ``now``; returns how many."""
-        forgotten = 0
-        while self._finished:
-            key, at = next(iter(self._finished.items()))
-            if at + retention > now:
-                break
-            del self._finished[key]
-            del self._all[key]
-            forgotten += 1
+    def evict_oldest(self) -> T | None:
+        """Forget the oldest finished task (a byte budget is over); None when every kept task runs."""
+        return self._pop_oldest() if self._finished else None
+
+    def expire(self, now: float, retention: float) -> list[T]:
+        """Forget the tasks that finished ``retention`` seconds or more before ``now``; returns them."""
+        forgotten: list[T] = []
+        while self._finished and next(iter(self._finished.values())) + retention <= now:
+            forgotten.append(self._pop_oldest())
         return forgotten
+
+    def _pop_oldest(self) -> T:
+        key, _ = self._finished.popitem(last=False)
+        return self._all.pop(key)
 
     def clear(self) -> None:
         self._all.clear()

@@ -159,7 +159,7 @@ class WebSocketHub:
         finally:
             entry["response"] = for_log(sock.sent) if size <= _LOG_LIMIT else {"omitted": "large request"}
             sock.sent = None
-            self.engine.touch()  # the entry changed: live inspection (the dashboard) shows the answer
+            self.engine.logged(entry)  # counted against the log's byte budget; the dashboard shows the answer
 
     async def _answer(self, sock: _Socket, text: str | None, raw: bytes | str, size: int,
                       entry: dict[str, Any]) -> bool:  # fmt: skip

@@ -26,7 +26,15 @@ from .codes import documentation_url, parameter_name, runware_code
 from .errors import InvalidPayload, PayloadAssertionError, TaskError, describe_value
 from .payload_warnings import task_warnings
 
-__all__ = ["ValidationResult", "assert_valid_payload", "check", "format_parameter", "is_valid", "validate"]
+__all__ = [
+    "MAX_ERRORS",
+    "ValidationResult",
+    "assert_valid_payload",
+    "check",
+    "format_parameter",
+    "is_valid",
+    "validate",
+]
 
 _JSON_TYPE_NAMES = {
     "object": "an object", "array": "an array", "string": "a string", "integer": "an integer",
@@ -55,6 +63,11 @@ _KEYWORD_KINDS = {
     "required": "missingParameter",
     "additionalProperties": "unknownParameter",
 }
+
+
+#: Most errors one report lists; past it one ``tooManyErrors`` item says the report stops there (a body of
+#: 100,000 unknown keys costs the same as one of 100, and its answer stays small).
+MAX_ERRORS = 100
 
 
 class ValidationResult(list[TaskError]):
@@ -98,20 +111,23 @@ def is_valid(payload: Any) -> bool:
     return _fast_predicate()(request) and not _duplicate_uuids(request)
 
 
-def validate(payload: Any) -> ValidationResult:
+def validate(payload: Any, *, max_errors: int | None = MAX_ERRORS) -> ValidationResult:
     """All validation errors of ``payload`` (a task or a request array), one per mistake.
 
     The result is a list of errors; its ``warnings`` attribute holds the warnings of the
-    payload's valid ``imageInference`` tasks.
+    payload's valid ``imageInference`` tasks. At most ``max_errors`` errors are listed, then one
+    ``tooManyErrors`` item (``None`` lists them all).
     """
     request, _ = _as_request(payload)
     fast_ok = _fast_predicate()(request)
     duplicates = _duplicate_uuids(request) if isinstance(request, list) else []
     result = ValidationResult()
     if not (fast_ok and not duplicates):
-        errors = [] if fast_ok else _report(request)
+        errors = [] if fast_ok else _report(request, max_errors)
         errors.extend(duplicates)
         errors.sort(key=lambda e: -1 if e.task_index is None else e.task_index)
+        if max_errors is not None and len(errors) > max_errors:
+            errors = [*errors[:max_errors], _too_many(max_errors)]
         result.extend(errors)
     if isinstance(request, list):
         failed = {e.task_index for e in result}
@@ -201,7 +217,15 @@ def _duplicate_uuids(request: Sequence[Any]) -> list[TaskError]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _report(request: Any) -> list[TaskError]:
+def _too_many(limit: int) -> TaskError:
+    return TaskError(
+        code="tooManyErrors",
+        message=f"More errors follow; the report stops at {limit}. Fix these and validate again.",
+        max=limit,
+    )
+
+
+def _report(request: Any, max_errors: int | None = None) -> list[TaskError]:
     if not isinstance(request, list):
         return [
             TaskError(
@@ -223,6 +247,8 @@ def _report(request: Any) -> list[TaskError]:
                 continue
             seen.add(key)
             errors.append(err)
+            if max_errors is not None and len(errors) > 2 * max_errors:  # enough to report: stop the work
+                return _drop_consequences(errors)
     return _drop_consequences(errors)
 
 

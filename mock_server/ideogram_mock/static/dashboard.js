@@ -212,6 +212,11 @@
     if (typeof result.imageBase64Data === "string" && /^[A-Za-z0-9+/]+=*$/.test(result.imageBase64Data)) {
       return `data:image/${MIME[String(outputFormat).toUpperCase()] || "jpeg"};base64,${result.imageBase64Data}`;
     }
+    // the inspection API never inlines large image data: the mock serves every image at /images/ too
+    const ext = { JPG: "jpg", PNG: "png", WEBP: "webp" }[String(outputFormat || "JPG").toUpperCase()];
+    if (ext && typeof result.imageUUID === "string" && /^[0-9a-f-]{36}$/i.test(result.imageUUID)) {
+      return `${ROOT}/images/${result.imageUUID}.${ext}`;
+    }
     return null;
   }
 
