@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from websockets.asyncio.client import connect
+from websockets.sync.client import connect as ws_connect
 
 from ideogram_kit import schemas
 from ideogram_kit.payloads import MAX_DEPTH, JSONInputError, parse_json
@@ -563,3 +564,54 @@ async def test_the_request_log_stays_within_its_byte_budget() -> None:
         log = engine.requests()
         assert sum(e["logBytes"] for e in log) <= 200_000 and 3 <= len(log) < 20
         assert [e["id"] for e in log] == list(range(21 - len(log), 21))  # the newest kept, oldest dropped
+
+
+# -- connections that never finish a request are closed --------------------------------------------------
+
+
+def _read_until_closed(sock: socket.socket, limit: float = 30) -> bytes:
+    """Everything the server sends until it closes the connection (``limit`` s at most, a safety net)."""
+    sock.settimeout(limit)
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+@pytest.mark.parametrize(
+    ("sent", "code"),
+    [
+        (b"", None),  # opened and never used: closed without a word
+        (b"POST /v1 HTTP/1.1\r\nHost: m.localhost\r\nAuthorization: Bearer k\r\n", "requestTimeout"),  # slow headers
+        (HEAD + b"Transfer-Encoding: chunked\r\n\r\n5\r\n[{}, \r\n", "requestTimeout"),  # a never-ending body
+        (HEAD + b"Content-Length: 100\r\n\r\n[", "requestTimeout"),  # a body that stops short
+    ],
+    ids=["idle", "slow-headers", "endless-chunked", "short-body"],
+)
+def test_connections_that_never_finish_a_request_are_closed(sent: bytes, code: str | None) -> None:
+    with BackgroundServer(MockConfig(port=0, header_timeout=0.3, body_timeout=0.3)) as live:
+        with socket.create_connection(("127.0.0.1", port_of(live.url))) as sock:
+            sock.sendall(sent)
+            answer = _read_until_closed(sock)
+        if code is None:
+            assert answer == b""
+        else:
+            assert answer.startswith(b"HTTP/1.1 408 ")
+            assert http_error(answer)[2]["code"] == code
+        assert httpx.post(f"{live.url}/v1", json=[{"taskType": "ping"}], headers=AUTH).status_code == 200
+
+
+def test_a_kept_alive_connection_is_closed_when_it_goes_quiet_and_websockets_are_not_touched() -> None:
+    with BackgroundServer(MockConfig(port=0, header_timeout=0.3, body_timeout=0.3)) as live:
+        with socket.create_connection(("127.0.0.1", port_of(live.url))) as sock:
+            ping = b'[{"taskType":"ping"}]'
+            sock.sendall(HEAD + b"Authorization: Bearer k\r\nContent-Length: 21\r\n\r\n" + ping)
+            assert read_response(sock).startswith(b"HTTP/1.1 200 ")
+            assert _read_until_closed(sock) == b""  # then quiet: closed, no answer owed
+        with ws_connect(live.url.replace("http://", "ws://") + "/v1") as ws:  # the timeouts end at the upgrade
+            ws.send(json.dumps([{"taskType": "authentication", "apiKey": "k"}]))
+            ws.recv(timeout=10)
+            with pytest.raises(TimeoutError):
+                ws.recv(timeout=1.0)  # quiet for three header_timeouts: still open
+            ws.send(json.dumps([{"taskType": "ping"}]))
+            assert json.loads(ws.recv(timeout=10)) == {"data": [{"taskType": "ping", "pong": True}]}

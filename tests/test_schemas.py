@@ -101,7 +101,7 @@ def test_catalogue_codes_are_camel_case_with_statuses() -> None:
     assert len(codes) >= 20
     for name, code in codes.items():
         assert name == code.name and name[0].islower() and name.isalnum()
-        assert code.http_status in (400, 401, 402, 403, 404, 405, 413, 415, 429, 431, 500, 503, 504)
+        assert code.http_status in (400, 401, 402, 403, 404, 405, 408, 413, 415, 429, 431, 500, 503, 504)
         assert code.evidence in ("docs", "sdk", "seen", "seen-pattern", "third-party", "kit-only")
         assert code.description.endswith(".")
     for required in ("invalidApiKey", "missingApiKey", "conflictTaskUUID", "timeoutProvider"):

@@ -117,6 +117,10 @@ class MockConfig:
     shutdown_grace: float = _opt(
         5.0, "seconds open requests, running tasks and deliveries get to finish on shutdown; then they are cancelled"
     )
+    header_timeout: float = _opt(
+        10.0, "seconds a connection may take to send a request's headers (idle ones too); then 408 or closed"
+    )
+    body_timeout: float = _opt(30.0, "seconds a request's body may take to arrive; then 408 requestTimeout, closed")
     ws_idle_timeout: float = _opt(
         120.0, "seconds a WebSocket may go without a client frame before the mock closes it (code 1000)"
     )
@@ -246,7 +250,8 @@ _NON_NEGATIVE = (
 _POSITIVE = ("rate_window", "max_tasks", "max_images", "delivery_attempts", "delivery_timeout",
              "request_log_size", "delivery_log_size", "ws_idle_timeout", "ws_max_frame_bytes",
              "ws_max_sockets", "delivery_concurrency", "delivery_per_host", "max_tasks_per_request",
-             "max_images_per_request", "max_json_depth", "max_result_bytes", "request_log_bytes")  # fmt: skip
+             "max_images_per_request", "max_json_depth", "max_result_bytes", "request_log_bytes",
+             "header_timeout", "body_timeout")  # fmt: skip
 
 
 def _check(config: MockConfig) -> None:
