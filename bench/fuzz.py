@@ -1,32 +1,58 @@
-"""Fuzz a live mock server: N generated bad requests over HTTP and N over WebSocket, 0 answers
->= 500, 0 tracebacks.
+"""Fuzz a live mock server: hostile and generated bad requests over HTTP and WebSocket, 0
+answers >= 500, 0 tracebacks, and a concurrent ping that stays fast.
 
 Run by hand:  .venv/bin/python bench/fuzz.py [-n 10000] [--seed 0] [--transport both|http|ws]
 
 Starts ``ideogram-kit serve`` on a free 127.0.0.1 port as a subprocess (its stderr goes to a
-log file), sends the hand-made nasty bodies of tests/test_hardening.py and then hypothesis-
-generated bodies (random bytes, random JSON, mutated valid tasks, labelled invalid tasks from
-``ideogram_kit.strategies`` when present) as ``POST /v1`` requests, then the same bodies as
-frames on one authenticated WebSocket (every fifth one binary, the rest text when UTF-8, each
-followed by a ping; every tenth HTTP request declares an odd Content-Type or none), and
-reports per transport: messages sent, answers by status (HTTP) or server frames by kind (WS),
-answers >= 500 (a 5xx-class error code in a frame), bodies failing the response schema, and at
-the end the tracebacks in the server log. Exit status 1 when any of those is not zero, or when
-the WebSocket closes.
+log file) and a pinger, a separate process that POSTs ``[{"taskType":"ping"}]`` to ``/v1``
+every 10 ms, open loop (a new ping every 10 ms whether or not the last one was answered, so a
+stalled server shows as many slow pings, not one), recording each latency. Then, per transport:
+
+- the hostile cases (:func:`hostile_cases`): a lone surrogate in every place the mock echoes,
+  integer-valued floats (which must be served), escaped-quote bodies from 64 KiB up to
+  ``max_body_bytes`` that end nested past the depth limit, bodies full of unknown keys (64 KiB,
+  1 MiB), a base64 reference image filling ``max_body_bytes``, and one byte over the limit;
+  each with the status it must get (an error frame, or data, over WebSocket);
+- then the hand-made nasty bodies of tests/test_hardening.py and hypothesis-generated ones
+  (random bytes, random JSON, mutated valid tasks, labelled invalid tasks from
+  ``ideogram_kit.strategies`` when present), ``-n`` in all: as ``POST /v1`` requests (every
+  tenth declares an odd Content-Type or none), then as frames on one authenticated WebSocket
+  (every fifth binary, the rest text when UTF-8, each followed by a ping frame).
+
+Reports per transport: each hostile case with its answer and time, messages sent, answers by
+status (HTTP) or server frames by kind (WS), answers >= 500 (a 5xx-class code in a frame),
+bodies failing the response schema; the ping's p50/p99/max per phase (idle baseline first,
+then HTTP and WS, each split into hostile and generated), and at the end the tracebacks in the
+server log. Exit status 1 when any of those counts is not zero, a hostile case gets the wrong
+answer, the WebSocket closes, a ping fails, or a phase's ping p99 is 100 ms or more (then the
+cases the slow pings overlapped are printed, and the one responsible when leaving out the pings
+during one case brings the p99 under 100 ms).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import base64
 import collections
+import copy
 import json
+import math
+import multiprocessing
 import os
+import random
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Event
 from pathlib import Path
+from typing import Any
 
 import httpx
 import hypothesis
@@ -39,6 +65,15 @@ sys.path.insert(0, str(ROOT))
 from tests.test_hardening import _variants, fuzz_bodies, ws_connect, ws_exchange, ws_problems  # noqa: E402
 
 from ideogram_kit import schemas  # noqa: E402
+from ideogram_mock import MockConfig  # noqa: E402
+
+DOCS_EXAMPLE: dict[str, Any] = json.loads((ROOT / "examples" / "docs-example.json").read_text())
+AUTH = {"Authorization": "Bearer fuzz"}
+PING_BODY = b'[{"taskType":"ping"}]'
+PING_PERIOD = 0.010  # seconds between two pings
+P99_TARGET = 0.100  # seconds: a phase's ping p99 must stay under it
+SURROGATE = "\ud800"
+SETTLE = 0.3  # seconds of pings alone after each hostile case, so a slow ping is put down to the right case
 
 
 def free_port() -> int:
@@ -46,6 +81,92 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+# -- the hostile cases --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """A hostile body, built when sent (the big ones are MiBs), and the HTTP status it must get."""
+
+    name: str
+    make: Callable[[], bytes]
+    status: int  # 200: served (over WS: data, no error); 4xx: refused (over WS: an error frame)
+
+
+def hostile_cases(seed: int, max_body: int) -> list[Case]:
+    rng = random.Random(seed)
+
+    def task(**changes: Any) -> dict[str, Any]:
+        # a fresh taskUUID each time a body is built: the same case over HTTP then WS is no conflict
+        return {**copy.deepcopy(DOCS_EXAMPLE), "taskUUID": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                **changes}  # fmt: skip
+
+    def encoded(request: list[dict[str, Any]]) -> bytes:
+        return json.dumps(request).encode()  # a lone surrogate as the escape \ud800: valid JSON text
+
+    def escaped_quotes(size: int) -> bytes:
+        # one string of \" pairs, then 70 opening brackets: past max_json_depth after the whole string
+        body = b'["' + b'\\"' * ((size - 73) // 2) + b'"' + b"[" * 70
+        return body + b" " * (size - len(body))  # exactly size bytes
+
+    def unknown_keys(size: int, base: Callable[[], dict[str, Any]]) -> bytes:
+        head = encoded([base()])[:-2]  # the task object without its closing brace and bracket
+        count = (size - len(head) - 2) // 10  # each key: ,"xxxxx":0 (10 bytes)
+        return head + b"".join(b',"%05x":0' % i for i in range(count)) + b"}]"
+
+    def reference(size: int, prefix: str) -> bytes:
+        frame = encoded([task(inputs={"referenceImages": ["<image>"]})])
+        chars = (size - len(frame) + len("<image>") - len(prefix)) // 4 * 4
+        data = base64.b64encode(rng.randbytes(chars // 4 * 3))
+        return frame.replace(b"<image>", prefix.encode() + data, 1)
+
+    surrogates: dict[str, Callable[[], list[dict[str, Any]]]] = {
+        "taskUUID": lambda: [task(taskUUID=SURROGATE)],
+        "taskType": lambda: [task(taskType=SURROGATE)],
+        "model": lambda: [task(model=SURROGATE)],
+        "an unknown key": lambda: [{**task(), SURROGATE: 1}],
+        "an unknown key's value": lambda: [task(x=SURROGATE)],
+        "a reference image": lambda: [task(inputs={"referenceImages": [SURROGATE]})],
+        "outputFormat": lambda: [task(outputFormat=SURROGATE)],
+        "getResponse taskUUID": lambda: [{"taskType": "getResponse", "taskUUID": SURROGATE}],
+        "getTaskDetails taskUUID": lambda: [{"taskType": "getTaskDetails", "taskUUID": SURROGATE}],
+        "a webhookURL path": lambda: [task(webhookURL="http://127.0.0.1:9/hook/" + SURROGATE)],
+        "an uploadEndpoint path": lambda: [task(uploadEndpoint="http://127.0.0.1:9/" + SURROGATE)],
+    }
+    integral_floats: dict[str, dict[str, Any]] = {
+        "numberResults: 2.0": {"numberResults": 2.0},
+        "width: 1024.0": {"width": 1024.0},
+        "outputQuality: 95.0": {"outputQuality": 95.0},
+        "all three integral floats": {"numberResults": 2.0, "width": 1024.0, "outputQuality": 95.0},
+    }
+    mib = 1024 * 1024
+    cases = [
+        Case(f"surrogate in {where}", lambda make=make: encoded(make()), 400) for where, make in surrogates.items()
+    ]
+    cases += [Case(name, lambda c=changes: encoded([task(**c)]), 200) for name, changes in integral_floats.items()]
+    for size in (64 * 1024, 1 * mib, 4 * mib, 10 * mib, max_body):
+        cases.append(Case(f"escaped quotes, {_size(size)}", lambda size=size: escaped_quotes(size), 400))
+    for size in (64 * 1024, 1 * mib):
+        count = (size - len(encoded([task()])[:-2]) - 2) // 10
+        cases.append(Case(f"{count:,} unknown keys in a task, {_size(size)}",
+                          lambda size=size: unknown_keys(size, task), 400))  # fmt: skip
+    cases.append(Case(f"~100k unknown keys in a ping, {_size(mib)}",
+                      lambda: unknown_keys(mib, lambda: {"taskType": "ping"}), 200))  # fmt: skip
+    cases.append(Case(f"base64 data-URI reference image, {_size(max_body)}",
+                      lambda: reference(max_body, "data:image/png;base64,"), 200))  # fmt: skip
+    cases.append(Case(f"raw base64 reference image, {_size(max_body)}", lambda: reference(max_body, ""), 200))
+    cases.append(Case(f"escaped quotes, max_body_bytes + 1 ({max_body + 1:,} B)",
+                      lambda: escaped_quotes(max_body + 1), 413))  # fmt: skip
+    return cases
+
+
+def _size(size: int) -> str:
+    return f"{size // 1024} KiB" if size < 1024 * 1024 else f"{size / 1024 / 1024:g} MiB"
+
+
+# -- the generated bodies -----------------------------------------------------------------------------
 
 
 def bodies(n: int, seed: int) -> list[bytes]:
@@ -86,75 +207,298 @@ def _generate(strategy: st.SearchStrategy[bytes], count: int, seed: int) -> list
     return found
 
 
+# -- the pinger (a process of its own: the fuzzing client's work never delays it) --------------------
+
+
+def _pinger(base: str, stop: Event, out: Connection, max_seconds: float) -> None:
+    """POST a ping every PING_PERIOD until ``stop`` (or ``max_seconds``); send back
+    ``[(sent, latency, status), ...]`` (monotonic seconds, status 0 for a transport error)."""
+    samples: list[tuple[float, float, int]] = []
+
+    async def one(client: httpx.AsyncClient) -> None:
+        sent = time.monotonic()
+        try:
+            response = await client.post("/v1", content=PING_BODY)
+            ok = response.status_code == 200 and response.json() == {"data": [{"taskType": "ping", "pong": True}]}
+            status = response.status_code if ok else -response.status_code
+        except httpx.HTTPError:
+            status = 0
+        samples.append((sent, time.monotonic() - sent, status))
+
+    async def run() -> None:
+        limits = httpx.Limits(max_connections=400, max_keepalive_connections=16)
+        headers = {**AUTH, "Content-Type": "application/json"}
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60, limits=limits) as client:
+            pending: set[asyncio.Task[None]] = set()
+            deadline = time.monotonic() + max_seconds
+            await one(client)
+            out.send("ready")
+            samples.clear()
+            tick = time.monotonic()
+            while not stop.is_set() and time.monotonic() < deadline:
+                if len(pending) < 400:  # open loop, bounded: at most 4 s of pings in flight
+                    job = asyncio.ensure_future(one(client))
+                    pending.add(job)
+                    job.add_done_callback(pending.discard)
+                tick = max(tick + PING_PERIOD, time.monotonic() - PING_PERIOD)
+                await asyncio.sleep(max(0.0, tick - time.monotonic()))
+            if pending:
+                await asyncio.wait(pending, timeout=60)
+
+    asyncio.run(run())
+    out.send(samples)
+    out.close()
+
+
+@dataclass
+class Timeline:
+    """What the fuzzer sent when: ``(start, end, phase, group, case)`` in monotonic seconds."""
+
+    spans: list[tuple[float, float, str, str, str]]
+    phases: list[tuple[float, float, str]]
+
+    def record(self, start: float, phase: str, group: str, case: str) -> float:
+        """Note a message sent at ``start`` and answered now; returns the seconds it took."""
+        end = time.monotonic()
+        self.spans.append((start, end, phase, group, case))
+        return end - start
+
+
+def quantile(values: list[float], q: float) -> float:
+    """Nearest-rank quantile (q in [0, 1]) of a non-empty list."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def _stats(pings: list[tuple[float, float, int]]) -> str:
+    if not pings:
+        return "no pings"
+    ms = [latency * 1000 for _, latency, _ in pings]
+    failed = sum(1 for *_, status in pings if status != 200)
+    return (f"{len(pings):,} pings, p50 {quantile(ms, 0.5):.1f} ms, p99 {quantile(ms, 0.99):.1f} ms, "
+            f"max {max(ms):.1f} ms, failed {failed}")  # fmt: skip
+
+
+def report_pings(samples: list[tuple[float, float, int]], timeline: Timeline) -> list[str]:
+    """Print the ping figures per phase and group; returns the failures (p99 over target, failed pings)."""
+    failures: list[str] = []
+    for start, end, phase in timeline.phases:
+        pings = [p for p in samples if start <= p[0] < end]
+        print(f"ping during {phase}: {_stats(pings)}")
+        spans = [s for s in timeline.spans if s[2] == phase]
+        for group in dict.fromkeys(s[3] for s in spans):
+            windows = [s for s in spans if s[3] == group]
+            within = [p for p in pings if windows[0][0] <= p[0] < windows[-1][1]]
+            print(f"  {group}: {_stats(within)}")
+        if not pings:
+            continue
+        failed = [p for p in pings if p[2] != 200]
+        if failed:
+            failures.append(f"{len(failed)} pings failed during {phase} (status 0: no answer, negative: wrong answer): "
+                            f"{collections.Counter(p[2] for p in failed).most_common(3)}")  # fmt: skip
+        p99 = quantile([p[1] for p in pings], 0.99)
+        if phase != "idle" and p99 >= P99_TARGET:
+            failures.append(f"ping p99 {p99 * 1000:.1f} ms during {phase} (target < {P99_TARGET * 1000:.0f} ms)")
+            blame(pings, spans)
+    return failures
+
+
+def blame(pings: list[tuple[float, float, int]], spans: list[tuple[float, float, str, str, str]]) -> None:
+    """Print the cases the slow pings waited on, and the one responsible if there is one.
+
+    A slow ping is put down to the case whose window (its start to the next case's start) its wait
+    overlapped most (a server busy with one case holds every ping sent meanwhile, and answers
+    that backlog after the case); a case is responsible when leaving out the pings put down to
+    it brings the phase's p99 under the target."""
+    # each case owns the time from its start to the next case's start: the backlog of pings a
+    # stall leaves behind is answered after the case, and is its doing too
+    starts = [span[0] for span in spans[1:]] + [spans[-1][1] + SETTLE]
+    windows = [(span[0], until, span[4]) for span, until in zip(spans, starts, strict=True)]
+    owner: dict[int, str] = {}
+    for index, (sent, latency, _) in enumerate(pings):
+        best, most = "(before the first case)", 0.0
+        for start, end, case in windows:
+            overlap = min(end, sent + latency) - max(start, sent)
+            if overlap > most:
+                best, most = case, overlap
+        owner[index] = best
+    slow = [i for i, p in enumerate(pings) if p[1] >= P99_TARGET]
+    counts = collections.Counter(owner[i] for i in slow)
+    took = {case: end - start for start, end, *_, case in spans}
+    print(f"  {len(slow)} pings took >= {P99_TARGET * 1000:.0f} ms; the cases they waited on most:")
+    responsible = []
+    for case, count in counts.most_common(10):
+        rest = [p[1] for i, p in enumerate(pings) if owner[i] != case]
+        p99_without = quantile(rest, 0.99) if rest else 0.0
+        worst = max(pings[i][1] for i in slow if owner[i] == case)
+        if p99_without < P99_TARGET:
+            responsible.append(case)
+        print(f"    {case}: {count} slow pings (worst {worst * 1000:.0f} ms); answered in "
+              f"{took.get(case, 0.0) * 1000:.0f} ms; p99 without them: {p99_without * 1000:.1f} ms")  # fmt: skip
+    if len(responsible) == 1:
+        print(f"  responsible: {responsible[0]}")
+    else:
+        print("  no one case is responsible: leaving out any one of them leaves the p99 over the target")
+
+
+# -- the transports -------------------------------------------------------------------------------------
+
 #: Every tenth request declares one of these instead of application/json (None: no header at all).
 ODD_CONTENT_TYPES = ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
                      "application/json; charset=utf-8", "application/problem+json", "*/*", "garbage", "",
                      None)  # fmt: skip
 
 
-def fuzz_http(base: str, payloads: list[bytes]) -> list[str]:
-    """POST each body; prints the figures, returns the failures."""
+def fuzz_http(base: str, cases: list[Case], payloads: list[bytes], timeline: Timeline) -> list[str]:
+    """POST each hostile case, then each body; prints the figures, returns the failures."""
     statuses: collections.Counter[int] = collections.Counter()
     failures: list[str] = []
     checker = schemas.validator("response")
-    start = time.perf_counter()
-    with httpx.Client(base_url=base, headers={"Authorization": "Bearer fuzz"}, timeout=30) as client:
+
+    def post(client: httpx.Client, body: bytes, headers: dict[str, str], what: str) -> httpx.Response:
+        response = client.post("/v1", content=body, headers=headers)
+        statuses[response.status_code] += 1
+        if response.status_code >= 500:
+            failures.append(f"HTTP {response.status_code} for {what}")
+        try:
+            problems = [e.message for e in checker.iter_errors(response.json())]
+        except ValueError:
+            problems = ["not JSON"]
+        if problems:
+            failures.append(f"HTTP body: {problems[0]} for {what}")
+        return response
+
+    json_type = {"Content-Type": "application/json"}
+    with httpx.Client(base_url=base, headers=AUTH, timeout=60) as client:
+        print("HTTP hostile cases:")
+        for case in cases:
+            body = case.make()
+            start = time.monotonic()
+            response = post(client, body, json_type, case.name)
+            took = timeline.record(start, "HTTP", "hostile cases", case.name)
+            time.sleep(SETTLE)
+            codes = [e.get("code") for e in response.json().get("errors", [])]
+            wrong = response.status_code != case.status
+            print(
+                f"  {case.name} ({len(body):,} B): {response.status_code} {_codes(codes)} in {took * 1000:.0f} ms"
+                f"{'  WRONG: expected ' + str(case.status) if wrong else ''}"
+            )
+            if wrong:
+                failures.append(f"HTTP {response.status_code} for {case.name}, expected {case.status}")
+        client.post("/_mock/reset", json={})
+        start_all = time.perf_counter()
         for i, body in enumerate(payloads):
             content_type = ODD_CONTENT_TYPES[i // 10 % len(ODD_CONTENT_TYPES)] if i % 10 == 9 else "application/json"
             headers = {} if content_type is None else {"Content-Type": content_type}
-            response = client.post("/v1", content=body, headers=headers)
-            statuses[response.status_code] += 1
-            if response.status_code >= 500:
-                failures.append(f"HTTP {response.status_code} for {body[:120]!r}")
-            try:
-                problems = [e.message for e in checker.iter_errors(response.json())]
-            except ValueError:
-                problems = ["not JSON"]
-            if problems:
-                failures.append(f"HTTP body: {problems[0]} for {body[:120]!r}")
+            start = time.monotonic()
+            post(client, body, headers, repr(body[:120]))
+            timeline.record(start, "HTTP", "generated bodies", f"body #{i} {body[:40]!r}")
             if i % 500 == 499:
                 client.post("/_mock/reset", json={})
-    elapsed = time.perf_counter() - start
-    print(f"HTTP: sent {len(payloads)} requests in {elapsed:.1f} s ({len(payloads) / elapsed:.0f}/s)")
-    print(f"HTTP: statuses {dict(sorted(statuses.items()))}")
-    print(f"HTTP: answers >= 500 or failing the response schema: {len(failures)}")
+    elapsed = time.perf_counter() - start_all
+    sent = len(cases) + len(payloads)
+    print(f"HTTP: sent {len(cases)} hostile cases, then {len(payloads)} requests in {elapsed:.1f} s "
+          f"({len(payloads) / elapsed:.0f}/s)")  # fmt: skip
+    print(f"HTTP: statuses of all {sent} {dict(sorted(statuses.items()))}")
+    print(f"HTTP: answers >= 500, failing the response schema or not the status expected: {len(failures)}")
     return failures
 
 
-def fuzz_ws(base: str, payloads: list[bytes]) -> list[str]:
-    """Send each body as a frame on one socket; prints the figures, returns the failures."""
+def _codes(codes: list[Any]) -> str:
+    if not codes:
+        return "(data)"
+    counted = collections.Counter(codes)
+    return ", ".join(f"{code}" + (f" × {n}" if n > 1 else "") for code, n in counted.items())
+
+
+def exchange_marked(ws: Any, frame: bytes, timeout: float = 60) -> list[dict[str, Any]]:
+    """Send ``frame``, then a getResponse of a fresh taskUUID as a marker; the server frames up to
+    the marker's taskNotFound (ws_exchange's ping marker cannot follow a frame that is a ping)."""
+    marker = str(uuid.uuid4())
+    ws.send(frame.decode("utf-8"))
+    ws.send(json.dumps([{"taskType": "getResponse", "taskUUID": marker}]))
+    received: list[dict[str, Any]] = []
+    while True:
+        reply = json.loads(ws.recv(timeout=timeout))
+        if [e.get("taskUUID") for e in reply.get("errors", [])] == [marker]:
+            return received
+        received.append(reply)
+
+
+def fuzz_ws(base: str, cases: list[Case], payloads: list[bytes], timeline: Timeline) -> list[str]:
+    """Send each hostile case, then each body, as a frame on one socket; prints the figures, returns the failures."""
     kinds: collections.Counter[str] = collections.Counter()
     failures: list[str] = []
     frames = 0
-    start = time.perf_counter()
+    start_all = time.perf_counter()
     try:
         with ws_connect(base) as ws:
+            print("WS hostile cases:")
+            for case in cases:
+                body = case.make()
+                start = time.monotonic()
+                replies = exchange_marked(ws, body)
+                took = timeline.record(start, "WS", "hostile cases", case.name)
+                time.sleep(SETTLE)
+                frames += len(replies)
+                codes = [e.get("code") for r in replies for e in r.get("errors", [])]
+                for reply in replies:
+                    kinds[reply["errors"][0].get("code", "?") if "errors" in reply else "data"] += 1
+                    failures += [f"WS frame: {problem} for {case.name}" for problem in ws_problems(reply)]
+                served = bool(replies) and not codes
+                wrong = served != (case.status == 200)
+                print(
+                    f"  {case.name} ({len(body):,} B): {_codes(codes)} in {took * 1000:.0f} ms"
+                    f"{'  WRONG: expected ' + ('data' if case.status == 200 else 'an error') if wrong else ''}"
+                )
+                if wrong:
+                    failures.append(f"WS {_codes(codes)} for {case.name}, expected status {case.status}")
+            httpx.post(f"{base}/_mock/reset", json={})
             for i, body in enumerate(payloads):
+                start = time.monotonic()
                 for reply in ws_exchange(ws, body, binary=i % 5 == 4):
                     frames += 1
                     kinds[reply["errors"][0].get("code", "?") if "errors" in reply else "data"] += 1
                     failures += [f"WS frame: {problem} for {body[:120]!r}" for problem in ws_problems(reply)]
+                timeline.record(start, "WS", "generated bodies", f"frame #{i} {body[:40]!r}")
                 if i % 500 == 499:
                     httpx.post(f"{base}/_mock/reset", json={})
             ws_exchange(ws, b"[]")  # still open and answering
     except Exception as exc:  # the socket closed or timed out: that is a failure, not a crash of the bench
         failures.append(f"WS: {type(exc).__name__}: {exc}")
-    elapsed = time.perf_counter() - start
-    print(f"WS: sent {len(payloads)} frames (+ a ping each) in {elapsed:.1f} s ({len(payloads) / elapsed:.0f}/s); "
+    elapsed = time.perf_counter() - start_all
+    print(f"WS: sent {len(cases)} hostile cases and {len(payloads)} frames (+ a ping each) in {elapsed:.1f} s; "
           f"{frames} server frames besides the pongs")  # fmt: skip
     print(f"WS: frames by first error code {dict(kinds.most_common())}")
-    print(f"WS: frames invalid or with a 5xx-class code, or a closed socket: {len(failures)}")
+    print(f"WS: frames invalid, with a 5xx-class code or not the answer expected, or a closed socket: {len(failures)}")
     return failures
+
+
+# -- the run ---------------------------------------------------------------------------------------------
+
+
+def wait_until_up(base: str, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            httpx.get(f"{base}/_mock/config")
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-n", type=int, default=10_000, help="requests (and frames) to send (default 10000)")
+    parser.add_argument("-n", type=int, default=10_000, help="generated requests (and frames) to send (default 10000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--transport", choices=["both", "http", "ws"], default="both")
+    parser.add_argument("--idle", type=float, default=3.0, help="seconds of pings alone first, the baseline")
     args = parser.parse_args()
 
     payloads = bodies(args.n, args.seed)
+    cases = hostile_cases(args.seed, MockConfig().max_body_bytes)
     port = free_port()
     log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)  # noqa: SIM115
     exe = Path(sys.executable).with_name("ideogram-kit")
@@ -163,24 +507,42 @@ def main() -> int:
     )
     base = f"http://127.0.0.1:{port}"
     failures: list[str] = []
+    timeline = Timeline([], [])
+    spawn = multiprocessing.get_context("spawn")
+    stop = spawn.Event()
+    receive, send = spawn.Pipe(duplex=False)
+    pinger = spawn.Process(target=_pinger, args=(base, stop, send, 3600.0), daemon=True)
+    samples: list[tuple[float, float, int]] = []
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"{base}/_mock/config")
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        wait_until_up(base)
+        pinger.start()
+        if not receive.poll(60) or receive.recv() != "ready":  # its first ping answered: the pinger is up
+            raise RuntimeError("the pinger did not start")
+        start = time.monotonic()
+        time.sleep(args.idle)
+        timeline.phases.append((start, time.monotonic(), "idle"))
         if args.transport in ("both", "http"):
-            failures += fuzz_http(base, payloads)
+            start = time.monotonic()
+            failures += fuzz_http(base, cases, payloads, timeline)
+            timeline.phases.append((start, time.monotonic(), "HTTP"))
         if args.transport in ("both", "ws"):
             httpx.post(f"{base}/_mock/reset", json={})  # the same bodies again: no conflicts with the HTTP run's tasks
-            failures += fuzz_ws(base, payloads)
+            start = time.monotonic()
+            failures += fuzz_ws(base, cases, payloads, timeline)
+            timeline.phases.append((start, time.monotonic(), "WS"))
+        stop.set()
+        if receive.poll(120):
+            samples = receive.recv()
+        else:
+            failures.append("the pinger sent no figures")
     finally:
+        stop.set()
+        pinger.join(timeout=30)
+        if pinger.is_alive():
+            pinger.terminate()
         server.terminate()
         server.wait(timeout=30)
+    failures += report_pings(samples, timeline)
     log.seek(0)
     tracebacks = log.read().count("Traceback")
     print(f"tracebacks in the server log: {tracebacks}; server exit code: {server.returncode}")

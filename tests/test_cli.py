@@ -195,7 +195,7 @@ def test_console_script_and_usage_errors() -> None:
     [
         (["--frobnicate"], "unrecognized arguments: --frobnicate"),
         (["--port", "0", "serve"], "unrecognized arguments: --port (options go after the COMMAND"),
-        ([], "a COMMAND is required (validate, schema, generate or serve"),
+        ([], "a COMMAND is required (validate, schema, generate, serve or contract"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         (["validate", "--bogus", "x.json"], "unrecognized arguments: --bogus"),
     ],

@@ -401,3 +401,30 @@ def test_a_webhook_handler_runs_under_both_body_shapes(pytester: pytest.Pytester
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-s", "-v")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*test_handler?flat?*", "*SHAPE data ?'data'?"])
+
+
+def test_a_recording_teaches_the_plugins_mock_the_targets_dialect(app: pytest.Pytester) -> None:
+    recording = {
+        "format": "ideogram-kit-contract/1",
+        "target": "https://api.runware.ai/v1",
+        "cases": [
+            {"name": "outOfRange providerSettings.ideogram.remixStrength", "kind": "outOfRange",
+             "parameter": "providerSettings.ideogram.remixStrength", "status": 400,
+             "response": {"data": [], "errors": [{"code": "invalidRemixStrength", "message": "Recorded wording.",
+                                                  "parameter": "providerSettings.ideogram.remixStrength"}]}},
+        ],
+    }  # fmt: skip
+    app.makefile(".json", learnt=json.dumps(recording))
+    app.makeini("[pytest]\nideogram_fidelity = learnt.json\n")
+    app.makepyfile(
+        test_app="""
+        import pytest
+        from app import remix
+
+        @pytest.mark.ideogram(allow_invalid=True)
+        def test_wording(ideogram_mock):
+            assert remix(strength=500) is None
+            assert ideogram_mock.requests[-1]["response"]["errors"][0]["message"] == "Recorded wording."
+        """
+    )
+    app.runpytest_inprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)

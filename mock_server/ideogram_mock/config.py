@@ -121,6 +121,9 @@ class MockConfig:
         10.0, "seconds a connection may take to send a request's headers (idle ones too); then 408 or closed"
     )
     body_timeout: float = _opt(30.0, "seconds a request's body may take to arrive; then 408 requestTimeout, closed")
+    fidelity_file: str | None = _opt(
+        None, "a recording of ideogram-kit contract --record: answer the mistakes it covers as that target did"
+    )
     ws_idle_timeout: float = _opt(
         120.0, "seconds a WebSocket may go without a client frame before the mock closes it (code 1000)"
     )

@@ -44,9 +44,11 @@ from ideogram_kit.payloads import JSONInputError, parse_json
 from ideogram_kit.validation import validate
 
 from . import protocol
-from .config import MockConfig
+from .config import ConfigError, MockConfig
 from .delivery import Deliverer, DeliveryAttempt, Job, check_target
 from .faults import FaultPlan, RateLimiter, TaskFate
+from .fidelity import FidelityError, FidelityTable
+from .fidelity import load as load_fidelity
 from .images import ImageRecipe, ImageRenderer, data_uri
 from .retention import TaskStore
 
@@ -81,6 +83,15 @@ def for_log(body: Any) -> Any:
             out[key] = value
         changed = changed or out[key] is not value
     return out if changed else body
+
+
+def _fidelity_table(config: MockConfig) -> FidelityTable:
+    if config.fidelity_file is None:
+        return FidelityTable()
+    try:
+        return load_fidelity(config.fidelity_file)
+    except FidelityError as exc:
+        raise ConfigError(f"fidelity_file: {exc}") from None
 
 
 def _log_cost(entry: Mapping[str, Any]) -> int:
@@ -379,6 +390,7 @@ class MockEngine:
         outbound_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._config = config or MockConfig()
+        self._fidelity = _fidelity_table(self._config)
         self._clock = clock
         self._faults = FaultPlan(lambda: self._config)
         self._limiter = RateLimiter(lambda: self._config, clock)
@@ -405,7 +417,10 @@ class MockEngine:
 
     def configure(self, changes: Mapping[str, Any]) -> MockConfig:
         """Apply setting changes at run time (raises :class:`~ideogram_mock.config.ConfigError`)."""
-        self._config = MockConfig.from_mapping(changes, base=self._config)
+        config = MockConfig.from_mapping(changes, base=self._config)
+        if config.fidelity_file != self._config.fidelity_file:
+            self._fidelity = _fidelity_table(config)
+        self._config = config
         self._renderer.cache_bytes = self._config.image_cache_bytes
         self._trim_log()
         self._trim_results()
@@ -603,7 +618,7 @@ class MockEngine:
         found = CheckResult()
         result = validate(tasks)
         found.warnings = result.warnings
-        for err in result:
+        for err in map(self._fidelity.apply, result) if self._fidelity else result:
             found.setdefault(err.task_index if err.task_index is not None else 0, []).append(err)
         allow = self._config.outbound_allow
         for index, task in enumerate(tasks):
@@ -1059,7 +1074,9 @@ class MockEngine:
         if not ran:
             codes = schemas.error_codes()
             injected = [e["code"] for e in flat_errors if e["code"] in INJECTED_CODES]  # only these give a 5xx
-            status = codes[injected[0]].http_status if injected else 400
+            status = (
+                codes[injected[0]].http_status if injected else (self._fidelity.status(flat_errors[0]["code"]) or 400)
+            )
         body: dict[str, Any] = {"data": flat_data}  # REST error bodies carry "data": [] too
         if flat_errors:
             body["errors"] = flat_errors

@@ -10,6 +10,7 @@ import argparse
 import copy
 import errno
 import json
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -252,6 +253,8 @@ def _cmd_serve(args: argparse.Namespace, stdin: Any, out: TextIO) -> int:
         changes["api_keys"] = tuple(args.api_key)
     if args.allow_host:
         changes["outbound_allow"] = tuple(args.allow_host)
+    if args.fidelity:
+        changes["fidelity_file"] = args.fidelity
     err = sys.stderr
     try:
         if args.latency is not None:
@@ -270,6 +273,10 @@ def _cmd_serve(args: argparse.Namespace, stdin: Any, out: TextIO) -> int:
                 raise ValueError(f"--rate-limit takes N or N/SECONDS, got {args.rate_limit!r}") from None
         config = MockConfig.from_file(args.config) if args.config else MockConfig()
         config = config.replace(**changes)
+        if config.fidelity_file is not None:
+            from ideogram_mock.fidelity import load as load_fidelity
+
+            load_fidelity(config.fidelity_file)  # a bad file is one line here, not a traceback later
     except (ConfigError, ValueError, OSError) as exc:
         err.write(f"ideogram-kit serve: error: {exc}\n")
         return EXIT_UNREADABLE
@@ -281,6 +288,42 @@ def _cmd_serve(args: argparse.Namespace, stdin: Any, out: TextIO) -> int:
         hint = " (pass --port N, or --port 0 for a free one)" if exc.errno == errno.EADDRINUSE else ""
         err.write(f"ideogram-kit serve: error: cannot listen on {where}: {reason}{hint}\n")
         return EXIT_UNREADABLE
+
+
+# ---------------------------------------------------------------------------------------------
+# contract
+# ---------------------------------------------------------------------------------------------
+
+
+def _cmd_contract(args: argparse.Namespace, stdin: Any, out: TextIO) -> int:
+    from . import contract
+
+    err = sys.stderr
+    api_key = args.api_key or os.environ.get("RUNWARE_API_KEY")
+    if not api_key:
+        err.write("ideogram-kit contract: error: no API key: pass --api-key KEY or set RUNWARE_API_KEY\n")
+        return EXIT_UNREADABLE
+    case_list = contract.cases(spend=args.spend)
+    billable = sum(1 for c in case_list if c.billable)
+    err.write(
+        f"ideogram-kit contract: {len(case_list)} requests to {args.base_url} over {args.transport}, "
+        f"{billable} billable{' (--spend)' if billable else ': every task fails validation, nothing is run'}\n"
+    )
+    err.flush()
+    try:
+        outcomes = contract.run(
+            case_list, base_url=args.base_url, api_key=api_key, transport=args.transport, delay=args.delay,
+            backoff=args.backoff, time_limit=args.time_limit,
+        )  # fmt: skip
+    except contract.ContractAborted as exc:
+        err.write(f"ideogram-kit contract: error: {exc}\n")
+        return EXIT_UNREADABLE
+    if args.record:
+        contract.record(outcomes, args.base_url, args.record)
+        err.write(f"ideogram-kit contract: recorded the target's answers in {args.record}\n")
+    render = {"text": contract.report_text, "json": contract.report_json, "github": contract.report_github}
+    out.write(render[args.format](outcomes, args.base_url))
+    return EXIT_OK if all(o.agrees for o in outcomes) else EXIT_INVALID
 
 
 # ---------------------------------------------------------------------------------------------
@@ -425,6 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-host", action="append", metavar="HOST", help="allow webhooks/uploads to HOST (repeatable)")
     p.add_argument("--public-url", metavar="URL", help="base of imageURL (default: from each request's Host)")
     p.add_argument("--config", metavar="FILE", help="settings file (JSON or TOML)")
+    p.add_argument("--fidelity", metavar="FILE", help="answer as a target did: a recording of contract --record")
     p.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"),
                    help="uvicorn log level (default: warning)")  # fmt: skip
     p.set_defaults(handler=_cmd_serve)
@@ -448,6 +492,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", metavar="KIND", help="with --invalid: only this kind of mistake (outOfRange, invalidType)")
     p.set_defaults(handler=_cmd_generate)
 
+    p = sub.add_parser(
+        "contract",
+        help="check the mock against a real target (Runware's API by default) with free, invalid tasks",
+        description=(
+            "Send the kit's labelled invalid cases (never run, so never billed) to a target and the same to the "
+            "mock, and compare status, error code, parameter, fields and message pattern. Exit 0: all agree; "
+            "1: some differ; 2: unreachable target, refused key or time limit."
+        ),
+    )
+    p.add_argument("--base-url", default="https://api.runware.ai/v1", help="the target's REST endpoint")
+    p.add_argument("--api-key", help="the target's API key (default: the RUNWARE_API_KEY environment variable)")
+    p.add_argument("--transport", choices=("rest", "ws"), default="rest", help="REST (default) or WebSocket")
+    p.add_argument("--spend", type=int, default=0, metavar="N", help="also send N valid, billable tasks (default 0)")
+    p.add_argument("--delay", type=float, default=0.5, metavar="SECONDS", help="between requests (default 0.5)")
+    p.add_argument("--backoff", type=float, default=1.0, metavar="SECONDS", help="first wait after a 429/5xx")
+    p.add_argument("--time-limit", type=float, default=300.0, metavar="SECONDS", help="for the whole run")
+    p.add_argument("--format", choices=("text", "json", "github"), default="text", help="report format")
+    p.add_argument("--record", metavar="FILE", help="save the target's answers (no key) for serve --fidelity")
+    p.set_defaults(handler=_cmd_contract)
+
     # further subcommands register here
     return parser
 
@@ -461,7 +525,7 @@ def main(argv: Sequence[str] | None = None, stdin: Any = None, stdout: TextIO | 
         parser.error(f"unrecognized arguments: {words[0]} (options go after the COMMAND: ideogram-kit COMMAND ...)")
     args = parser.parse_args(words)
     if args.command is None:
-        parser.error("a COMMAND is required (validate, schema, generate or serve; see --help)")
+        parser.error("a COMMAND is required (validate, schema, generate, serve or contract; see --help)")
     out = stdout or sys.stdout
     try:
         code: int = args.handler(args, stdin or sys.stdin, out)

@@ -89,6 +89,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("ideogram_allow_invalid", "do not fail tests that send invalid payloads", type="bool", default=False)
     parser.addini("ideogram_config", "JSON or TOML file of mock settings (relative to the ini file)", default="")
     parser.addini(
+        "ideogram_fidelity",
+        "a recording of `ideogram-kit contract --record` (relative to the ini file): the mocks answer as it says",
+        default="",
+    )
+    parser.addini(
         "ideogram_strict", "fail tests whose payloads get warnings (deprecated or ignored parameters)", type="bool",
         default=False,
     )  # fmt: skip
@@ -113,6 +118,9 @@ def _session_settings(config: pytest.Config) -> IdeogramSettings:
     elif config.getini("ideogram_config"):
         root = config.inipath.parent if config.inipath else config.rootpath
         mock = MockConfig.from_file(root / config.getini("ideogram_config"), base=mock)
+    if config.getini("ideogram_fidelity"):
+        root = config.inipath.parent if config.inipath else config.rootpath
+        mock = mock.replace(fidelity_file=str(root / config.getini("ideogram_fidelity")))
     seed = config.getoption("ideogram_seed")
     if seed is None and config.getini("ideogram_seed"):
         seed = int(config.getini("ideogram_seed"))
