@@ -55,7 +55,7 @@ def test_runware_sdk_js_over_websocket(tmp_path_factory: pytest.TempPathFactory,
     assert "parameter=providerSettings.ideogram.remixStrength" in out
     assert frames and all(entry["transport"] == "ws" for entry in frames)
     tasks = [task for entry in frames for task in entry["body"]]
-    assert tasks[0] == {"apiKey": "test-key", "taskType": "authentication"}  # no ping before its 45 s heartbeat
+    assert tasks[0] == {"apiKey": "<redacted>", "taskType": "authentication"}  # no ping first; the log hides keys
     inference = [t for t in tasks if t["taskType"] == "imageInference"]
     assert len(inference) == 2
     assert set(inference[0]) == {"taskType", "taskUUID", "model", "positivePrompt", "width", "height",
