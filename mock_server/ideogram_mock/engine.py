@@ -31,58 +31,55 @@ import math
 import time
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
 
 import httpx
 
 from ideogram_kit import schemas
 from ideogram_kit.codes import AUTHENTICATION_DOCS, documentation_url
 from ideogram_kit.errors import TaskError
-from ideogram_kit.payloads import JSONInputError, parse_json
+from ideogram_kit.payloads import parse_json
 from ideogram_kit.validation import validate
 
-from . import protocol
+from . import protocol, rest
 from .config import ConfigError, MockConfig
 from .delivery import Deliverer, DeliveryAttempt, Job, check_target
-from .faults import FaultPlan, RateLimiter, TaskFate
+from .faults import FaultPlan, RateLimiter
 from .fidelity import FidelityError, FidelityTable
 from .fidelity import load as load_fidelity
 from .images import ImageRecipe, ImageRenderer, data_uri
+from .records import (
+    INJECTED_CODES,
+    REQUEST_FAULT_MESSAGES,
+    CheckResult,
+    Reply,
+    check_report,
+    error_item,
+    for_log,
+    log_cost,
+    redacted,
+)
 from .retention import TaskStore
+from .tasks import TaskRun, acknowledged_at_once, default, digest, whole_numbers
 
-__all__ = ["INJECTED_CODES", "REQUEST_FAULT_MESSAGES", "CheckResult", "MockEngine", "Reply", "TaskRun"]
-
-#: Error codes the fault plan injects; only these give a 5xx status.
-INJECTED_CODES = frozenset({"providerError", "timeoutProvider"})
-_INLINE_LOG_LIMIT = 64 * 1024  # request bodies up to this size are kept verbatim in the log
-_LOG_IMAGE_CHARS = 1024  # longer imageBase64Data / imageDataURI values are not kept in the log
-
-
-def for_log(body: Any) -> Any:
-    """``body`` as the request log keeps it: image data longer than 1 KiB becomes a short note.
-
-    The image itself stays at ``/images/<imageUUID>.<ext>`` for its ttl; the log's memory is then
-    bounded by its number of entries, not by the sizes of the images that went through it. A part
-    with nothing to shorten is kept as it is, not copied (bodies are not changed once answered).
-    """
-    if isinstance(body, list):
-        items = [for_log(item) for item in body]
-        return body if all(new is old for new, old in zip(items, body, strict=True)) else items
-    if not isinstance(body, dict):
-        return body
-    out: dict[str, Any] = {}
-    changed = False
-    for key, value in body.items():
-        if key in ("imageBase64Data", "imageDataURI") and isinstance(value, str) and len(value) > _LOG_IMAGE_CHARS:
-            out[key] = f"(omitted from the log: {len(value)} characters)"
-        elif isinstance(value, (dict, list)):
-            out[key] = for_log(value)
-        else:
-            out[key] = value
-        changed = changed or out[key] is not value
-    return out if changed else body
+#: ``MockEngine`` lives here; the other names are re-exported from the modules that now hold them
+#: (records, tasks), so ``from ideogram_mock.engine import TaskRun`` keeps working.
+__all__ = [
+    "INJECTED_CODES",
+    "REQUEST_FAULT_MESSAGES",
+    "CheckResult",
+    "MockEngine",
+    "Reply",
+    "TaskRun",
+    "acknowledged_at_once",
+    "check_report",
+    "error_item",
+    "for_log",
+    "redacted",
+    "whole_numbers",
+]
 
 
 def _fidelity_table(config: MockConfig) -> FidelityTable:
@@ -92,30 +89,6 @@ def _fidelity_table(config: MockConfig) -> FidelityTable:
         return load_fidelity(config.fidelity_file)
     except FidelityError as exc:
         raise ConfigError(f"fidelity_file: {exc}") from None
-
-
-def _log_cost(entry: Mapping[str, Any]) -> int:
-    """Bytes a request-log entry is counted for: its body as kept, and an estimate of the rest."""
-    body = entry.get("body")
-    cost = 256 + (entry.get("bodyBytes", 0) if isinstance(body, list) else 64)
-    response = entry.get("response")
-    frames = response if isinstance(response, list) else [response]
-    for frame in frames:
-        if isinstance(frame, dict):
-            cost += 512 * sum(len(v) for v in frame.values() if isinstance(v, list))
-    for task in entry.get("tasks", ()):
-        cost += 128 + 512 * (len(task["errors"]) + len(task["warnings"]))
-    return cost
-
-
-def _nothing() -> None:
-    pass
-
-
-def _is_json(content_type: str) -> bool:
-    """True for ``application/json`` and ``+json`` media types (any parameters), and for an empty header."""
-    media_type = content_type.partition(";")[0].strip().lower()
-    return not media_type or media_type == "application/json" or (media_type.endswith("+json") and "/" in media_type)
 
 
 @functools.cache
@@ -138,240 +111,10 @@ def _key_table() -> dict[str, str]:
     return {name: name for name in names}
 
 
-@functools.cache
-def _default(path: str) -> Any:
-    """A parameter's default, read from the schema (never re-typed here)."""
-    return schemas.task_parameters()[path].get("default")
-
-
-@functools.cache
-def _integer_paths() -> tuple[tuple[str, ...], ...]:
-    return tuple(tuple(p.split(".")) for p, s in schemas.task_parameters().items() if s.get("type") == "integer")
-
-
-def _with_int(node: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
-    """``node`` with the integral float at ``path`` made an int (copying only the dicts on the way)."""
-    head, rest = path[0], path[1:]
-    value = node.get(head)
-    if not rest:
-        return {**node, head: int(value)} if value.__class__ is float else node
-    if value.__class__ is not dict:
-        return node
-    changed = _with_int(value, rest)
-    return node if changed is value else {**node, head: changed}
-
-
-def whole_numbers(task: Mapping[str, Any]) -> dict[str, Any]:
-    """``task`` with integer parameters sent as integral floats (``"numberResults": 1.0``, valid JSON
-    Schema integers) turned into ints, so the engine serves whatever the validator accepts."""
-    out = dict(task)
-    for path in _integer_paths():
-        out = _with_int(out, path)
-    return out
-
-
-#: Messages of the request-level faults (``request_failure_code``, ``fail_next``), by code.
-REQUEST_FAULT_MESSAGES = {
-    "insufficientCredits": "Insufficient credits: the account balance cannot pay for this request.",
-    "forbidden": "The API key does not have permission for this request.",
-    "rateLimitExceeded": "Queue capacity exceeded; retry with exponential backoff.",
-    "serviceUnavailable": "Temporary capacity constraint; retry with exponential backoff.",
-    "queueTimeout": "The request exceeded the maximum queue wait; retry with exponential backoff.",
-}
-
-
-def redacted(tasks: Any) -> Any:
-    """A request array with API keys replaced: the request log, the dashboard and getTaskDetails never
-    show a secret. Anything else (a non-list body) is returned as it is."""
-    if not isinstance(tasks, list) or not any(isinstance(t, dict) and "apiKey" in t for t in tasks):
-        return tasks
-    return [{**t, "apiKey": "<redacted>"} if isinstance(t, dict) and "apiKey" in t else t for t in tasks]
-
-
-def _digest(*parts: object) -> bytes:
-    return hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
-
-
-def error_item(code: str, message: str, **fields: Any) -> dict[str, Any]:
-    """An ``errors[]`` item of the catalogue ``code`` (keyword names as :class:`TaskError`'s)."""
-    return TaskError(code=code, message=message, **fields).to_dict()
-
-
-def acknowledged_at_once(task: Mapping[str, Any]) -> bool:
-    """True when a valid ``imageInference`` task is answered with an acknowledgement, not results
-    (``deliveryMethod: "async"`` or a ``webhookURL``)."""
-    return task.get("deliveryMethod", _default("deliveryMethod")) == "async" or "webhookURL" in task
-
-
-class CheckResult(dict[int, list[TaskError]]):
-    """:meth:`MockEngine.check`'s result: errors by task index, and the request's ``warnings``."""
-
-    warnings: tuple[TaskError, ...] = ()
-
-
-def check_report(tasks: list[Any], found: Mapping[int, list[TaskError]]) -> list[dict[str, Any]]:
-    """The request log's view of :meth:`MockEngine.check`'s result: each task, valid or its errors,
-    and its warnings (things the real API accepts but ignores or deprecates)."""
-    warnings: dict[int | None, list[dict[str, Any]]] = {}
-    for warning in getattr(found, "warnings", ()):
-        warnings.setdefault(warning.task_index, []).append(warning.to_dict())
-    return [
-        {
-            "index": i,
-            "taskType": t.get("taskType") if isinstance(t, dict) else None,
-            "taskUUID": t.get("taskUUID") if isinstance(t, dict) else None,
-            "valid": i not in found,
-            "errors": [e.to_dict() for e in found.get(i, [])],
-            "warnings": warnings.get(i, []),
-        }
-        for i, t in enumerate(tasks)
-    ]
-
-
-@dataclass
-class Reply:
-    """What a transport sends back for one request: HTTP status, envelope, extra headers."""
-
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
-
-
 @dataclass(slots=True)
 class _StoredImage:
     recipe: ImageRecipe
     expires_at: float
-
-
-class TaskRun:
-    """One ``imageInference`` task: its results so far, its error, its state."""
-
-    # a soak keeps a thousand of these alive at once: no per-instance __dict__
-    __slots__ = ("_changed", "_recipe", "base_url", "created_at", "delivery_method", "error", "expected",
-                 "fate", "finished_at", "finished_monotonic", "image_uuids", "on_change", "request", "result_bytes",
-                 "results", "seeds", "task", "task_uuid")  # fmt: skip
-
-    def __init__(
-        self,
-        task: Mapping[str, Any],
-        config: MockConfig,
-        fate: TaskFate,
-        base_url: str,
-        request: list[Any] | None = None,
-    ) -> None:
-        self.task = whole_numbers(task)
-        self.request = request  # the request array the task came in (getTaskDetails), shared, never changed
-        self.task_uuid: str = task["taskUUID"]
-        self.expected: int = self.task.get("numberResults", _default("numberResults"))
-        self.fate = fate
-        self.base_url = base_url.rstrip("/")
-        self.delivery_method: str = task.get("deliveryMethod", _default("deliveryMethod"))
-        self.created_at = time.time()
-        self.finished_at: float | None = None
-        self.finished_monotonic: float | None = None
-        self.results: list[dict[str, Any]] = []
-        self.result_bytes = 0  # base64 image data in results (counted against max_result_bytes)
-        self.error: dict[str, Any] | None = None
-        self.on_change: Callable[[], None] = _nothing  # the engine sets its change counter here
-        self._changed: asyncio.Event | None = None  # made when somebody first waits for a change
-        self._recipe: ImageRecipe | None = None  # the part of every result's recipe but the seed
-        key = self.task_uuid.lower()
-        seeds: list[int] = []
-        for i in range(self.expected):
-            n = 0
-            while (s := int.from_bytes(_digest("seed", config.seed, key, i, n)[:4], "big") & 0x7FFFFFFF) in seeds:
-                n += 1  # pragma: no cover - a 31-bit collision
-            seeds.append(s)
-        self.seeds = seeds
-        self.image_uuids = [str(uuid.UUID(bytes=_digest("image", config.seed, key, i)[:16], version=4))
-                            for i in range(self.expected)]  # fmt: skip
-
-    @property
-    def done(self) -> bool:
-        return self.finished_at is not None
-
-    @property
-    def status(self) -> str:
-        if not self.done:
-            return "processing"
-        return "error" if self.error is not None else "success"
-
-    async def stream(self) -> AsyncIterator[dict[str, Any]]:
-        """Each result item (sync-response shape) as it becomes ready, then the error item if any."""
-        index = 0
-        while True:
-            while index < len(self.results):
-                yield self.results[index]
-                index += 1
-            if self.done:
-                if self.error is not None:
-                    yield self.error
-                return
-            await self._change()
-
-    async def wait(self) -> None:
-        """Until the task has finished (successfully or not)."""
-        while not self.done:
-            await self._change()
-
-    def _change(self) -> Coroutine[Any, Any, Literal[True]]:
-        if self._changed is None:
-            self._changed = asyncio.Event()
-        return self._changed.wait()
-
-    def poll_state(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """The getResponse answer: success items, a processing marker while running, the error."""
-        data: list[dict[str, Any]] = [{**item, "status": "success"} for item in self.results]
-        if not self.done:
-            data.append({"taskType": "imageInference", "taskUUID": self.task_uuid, "status": "processing"})
-        errors = [{**self.error, "status": "error"}] if self.error is not None else []
-        return data, errors
-
-    def envelope(self) -> dict[str, Any]:
-        """The response envelope of this task so far, as getTaskDetails reports it."""
-        data = list(self.results)
-        if not self.done:
-            data.append({"taskType": "imageInference", "taskUUID": self.task_uuid, "status": "processing"})
-        body: dict[str, Any] = {"data": data}
-        if self.error is not None:
-            body["errors"] = [self.error]
-        return body
-
-    def _notify(self) -> None:
-        event, self._changed = self._changed, None
-        if event is not None:
-            event.set()
-        self.on_change()
-
-    def _add(self, item: dict[str, Any]) -> None:
-        self.results.append(item)
-        self._notify()
-
-    def _finish(self, error: dict[str, Any] | None, now: float) -> None:
-        if self.done:
-            return
-        self.error = error
-        self.finished_at = time.time()
-        self.finished_monotonic = now
-        self._notify()
-
-    def to_dict(self) -> dict[str, Any]:
-        """The task as ``GET /_mock/tasks`` shows it."""
-        return {
-            "taskUUID": self.task_uuid,
-            "status": self.status,
-            "deliveryMethod": self.delivery_method,
-            "numberResults": self.expected,
-            "completed": len(self.results),
-            "createdAt": self.created_at,
-            "finishedAt": self.finished_at,
-            "latency": self.fate.latency,
-            "injectedFailure": self.fate.failure,
-            "webhookURL": self.task.get("webhookURL"),
-            "uploadEndpoint": self.task.get("uploadEndpoint"),
-            "results": [for_log(item) for item in self.results],  # image data is never inlined
-            "error": self.error,
-        }
 
 
 class MockEngine:
@@ -529,7 +272,7 @@ class MockEngine:
 
     def logged(self, entry: dict[str, Any]) -> None:
         """``entry`` of the request log is complete (answered): count its bytes against ``request_log_bytes``."""
-        entry["logBytes"] = cost = _log_cost(entry)
+        entry["logBytes"] = cost = log_cost(entry)
         self._log_bytes += cost
         self._trim_log()
         self.touch()
@@ -678,7 +421,7 @@ class MockEngine:
         """The payloadTooLarge error item when the valid ``imageInference`` tasks of ``tasks`` (those
         without errors in ``found``) ask for more than ``max_images_per_request`` images together."""
         limit = self._config.max_images_per_request
-        images = sum(int(t.get("numberResults", _default("numberResults"))) for i, t in enumerate(tasks)
+        images = sum(int(t.get("numberResults", default("numberResults"))) for i, t in enumerate(tasks)
                      if i not in found and t["taskType"] == "imageInference")  # fmt: skip
         if images <= limit:
             return None
@@ -734,7 +477,7 @@ class MockEngine:
     def _register(self, task: Mapping[str, Any], base_url: str, request: list[Any] | None) -> TaskRun:
         self._prune()
         cfg = self._config
-        number = int(task.get("numberResults", _default("numberResults")))
+        number = int(task.get("numberResults", default("numberResults")))
         run = TaskRun(task, cfg, self._faults.task(number), cfg.public_base_url or base_url, request)
         self.on_task(run)
         run.on_change = self.touch
@@ -815,9 +558,9 @@ class MockEngine:
         """The recipe every result of ``task`` shares but for its seed (made once per task)."""
         ideogram = task.get("providerSettings", {}).get("ideogram", {})
         style_parts = [
-            ideogram.get("styleType", _default("providerSettings.ideogram.styleType")),
-            ideogram.get("magicPrompt", _default("providerSettings.ideogram.magicPrompt")),
-            ideogram.get("renderingSpeed", _default("providerSettings.ideogram.renderingSpeed")),
+            ideogram.get("styleType", default("providerSettings.ideogram.styleType")),
+            ideogram.get("magicPrompt", default("providerSettings.ideogram.magicPrompt")),
+            ideogram.get("renderingSpeed", default("providerSettings.ideogram.renderingSpeed")),
             task.get("negativePrompt", ""),
             hashlib.sha256("\x1f".join(ideogram.get("styleReferenceImages", [])).encode()).hexdigest(),
         ]
@@ -825,12 +568,12 @@ class MockEngine:
             reference=task["inputs"]["referenceImages"][0],
             prompt=task["positivePrompt"],
             seed=0,
-            strength=ideogram.get("remixStrength", _default("providerSettings.ideogram.remixStrength")),
+            strength=ideogram.get("remixStrength", default("providerSettings.ideogram.remixStrength")),
             style="/".join(map(str, style_parts)),
             width=task["width"],
             height=task["height"],
-            output_format=task.get("outputFormat", _default("outputFormat")),
-            quality=task.get("outputQuality", _default("outputQuality")),
+            output_format=task.get("outputFormat", default("outputFormat")),
+            quality=task.get("outputQuality", default("outputQuality")),
         )
 
     async def _make_result(self, run: TaskRun, index: int) -> tuple[dict[str, Any], ImageRecipe]:
@@ -840,7 +583,7 @@ class MockEngine:
             run._recipe = self._base_recipe(task)
         recipe = replace(run._recipe, seed=run.seeds[index])
         image_uuid = run.image_uuids[index]
-        output_type = task.get("outputType", _default("outputType"))
+        output_type = task.get("outputType", default("outputType"))
         ttl = task.get("ttl", cfg.image_ttl) if output_type == "URL" else cfg.image_ttl
         self._store_image(image_uuid, recipe, ttl)
         item: dict[str, Any] = {"taskType": "imageInference", "taskUUID": run.task_uuid, "imageUUID": image_uuid}
@@ -861,10 +604,10 @@ class MockEngine:
         elif "checkContent" in safety:
             safety_on = safety["checkContent"]
         else:
-            safety_on = task.get("checkNSFW", _default("safety.checkContent"))
+            safety_on = task.get("checkNSFW", default("safety.checkContent"))
         if safety_on:
             item["NSFWContent"] = run.fate.nsfw[index]
-        if task.get("includeCost", _default("includeCost")):
+        if task.get("includeCost", default("includeCost")):
             item["cost"] = cfg.cost_per_image
         return item, recipe
 
@@ -902,7 +645,7 @@ class MockEngine:
         url = run.task.get("webhookURL")
         if url is None:
             return
-        delivery_id = str(uuid.UUID(bytes=_digest("webhook", run.task_uuid, image_uuid)[:16], version=4))
+        delivery_id = str(uuid.UUID(bytes=digest("webhook", run.task_uuid, image_uuid)[:16], version=4))
         record = self._record_attempt(generation)
         if self._faults.drop_webhook():
             self._deliverer.dropped(delivery_id, url, run.task_uuid, image_uuid, record)
@@ -917,7 +660,7 @@ class MockEngine:
 
     async def _upload(self, run: TaskRun, recipe: ImageRecipe, image_uuid: str, generation: int) -> None:
         data = await asyncio.to_thread(self._renderer.render, recipe)
-        delivery_id = str(uuid.UUID(bytes=_digest("upload", run.task_uuid, image_uuid)[:16], version=4))
+        delivery_id = str(uuid.UUID(bytes=digest("upload", run.task_uuid, image_uuid)[:16], version=4))
         self._deliverer.submit(
             Job("upload", delivery_id, "PUT", run.task["uploadEndpoint"], data, recipe.format.content_type,
                 run.task_uuid, image_uuid, self._record_attempt(generation))
@@ -934,7 +677,7 @@ class MockEngine:
         for key in [k for k, img in self._images.items() if img.expires_at <= now]:
             del self._images[key]
 
-    # -- REST ------------------------------------------------------------------------------------------
+    # -- REST (the protocol itself: ideogram_mock.rest) -------------------------------------------------
 
     async def handle_rest(
         self,
@@ -949,142 +692,13 @@ class MockEngine:
 
         ``declared_size`` is the body's ``Content-Length`` when the transport did not read a body
         that declared itself over ``max_body_bytes`` (then ``body`` is empty); ``content_type`` is
-        the ``Content-Type`` header (None when absent).
+        the ``Content-Type`` header (None when absent). See :func:`ideogram_mock.rest.handle_rest`.
         """
-        self._request_counter += 1
-        entry: dict[str, Any] = {
-            "id": self._request_counter,
-            "at": time.time(),
-            "transport": "rest",
-            "bodyBytes": declared_size if declared_size is not None else len(body),
-        }
-        self._requests.append(entry)
-        self.touch()
-        reply = await self._rest(body, authorization, base_url, entry, declared_size, content_type)
-        entry["status"] = reply.status
-        entry["response"] = for_log(reply.body) if len(body) <= _INLINE_LOG_LIMIT else {"omitted": "large request"}
-        self.logged(entry)
-        return reply
+        return await rest.handle_rest(
+            self, body, authorization=authorization, base_url=base_url, declared_size=declared_size,
+            content_type=content_type,
+        )  # fmt: skip
 
-    async def _rest(
-        self,
-        body: bytes,
-        authorization: str | None,
-        base_url: str,
-        entry: dict[str, Any],
-        declared_size: int | None,
-        content_type: str | None,
-    ) -> Reply:
-        limit = self._config.max_body_bytes
-        if declared_size is not None and declared_size > limit:
-            err = error_item("payloadTooLarge", f"The body is {declared_size} bytes; the limit is {limit}.", max=limit)
-            return Reply(413, protocol.rest_errors([err]))
-        if len(body) > limit:  # a body without Content-Length, read until it passed the limit
-            err = error_item("payloadTooLarge", f"The body is over the limit of {limit} bytes.", max=limit)
-            return Reply(413, protocol.rest_errors([err]))
-        retry_after = self.admit()
-        if retry_after is not None:
-            seconds, err = self.rate_limit_error(retry_after)
-            return Reply(429, protocol.rest_errors([err]), {"Retry-After": str(seconds)})
-        if (fault := self.request_fault()) is not None:
-            status, err = self.request_fault_error(fault)
-            headers = {"Retry-After": "1"} if status == 429 else {}  # as every 429 of the mock
-            return Reply(status, protocol.rest_errors([err]), headers)
-        parse_error: JSONInputError | None = None
-        try:
-            tasks = self.parse(body)
-        except JSONInputError as exc:
-            tasks, parse_error = None, exc
-        else:
-            entry["body"] = redacted(tasks) if len(body) <= _INLINE_LOG_LIMIT else "omitted (large body)"
-        wrong_type = content_type is not None and self._config.require_json_content_type and not _is_json(content_type)
-        if parse_error is not None or wrong_type:
-            # no tasks to read an authentication task from: a header key is checked first, as for any request
-            api_key = self._bearer(authorization)
-            if api_key is not None and (key_error := self.authenticate(api_key)) is not None:
-                return Reply(401, protocol.rest_errors([key_error]))
-            if content_type is not None and wrong_type:
-                entry["contentType"] = content_type
-                err = error_item(
-                    "unsupportedMediaType",
-                    f"The body is declared as {content_type[:100]!r}; POST /v1 takes application/json.",
-                    hint="send the header Content-Type: application/json (curl: -H 'Content-Type: application/json')",
-                    value=content_type[:100],
-                )
-                return Reply(415, protocol.rest_errors([err]))
-            return Reply(
-                400, protocol.rest_errors([error_item("invalidRequestBody", f"The body is not JSON: {parse_error}")])
-            )
-        if not isinstance(tasks, list) or not tasks:
-            message = "The body must be a non-empty JSON array of task objects."
-            hint = 'wrap the task in a list: [{"taskType": "imageInference", ...}]'
-            return Reply(400, protocol.rest_errors([error_item("invalidRequestBody", message, hint=hint)]))
-        if (too_many := self.too_many_tasks(tasks)) is not None:
-            return Reply(413, protocol.rest_errors([too_many]))
-        api_key = self._bearer(authorization)
-        if api_key is None:
-            auth_task = next((t for t in tasks if isinstance(t, dict) and t.get("taskType") == "authentication"), None)
-            if auth_task is not None:
-                key = auth_task.get("apiKey")
-                api_key = key if isinstance(key, str) else ""
-        auth_error = self.authenticate(api_key)
-        if auth_error is not None:
-            return Reply(401, protocol.rest_errors([auth_error]))
-        found = self.check(tasks)
-        entry["tasks"] = check_report(tasks, found)
-        if (too_many := self.too_many_images(tasks, found)) is not None:
-            return Reply(413, protocol.rest_errors([too_many]))
-        return await self._dispatch(tasks, found, base_url)
-
-    async def _dispatch(self, tasks: list[Any], found: dict[int, list[TaskError]], base_url: str) -> Reply:
-        data: list[list[dict[str, Any]]] = [[] for _ in tasks]
-        errors: list[list[dict[str, Any]]] = [[] for _ in tasks]
-        ran = False
-        inline: list[tuple[int, Awaitable[TaskRun]]] = []
-        for index, task in enumerate(tasks):
-            if index in found:
-                errors[index] = [e.to_dict() for e in found[index]]
-                continue
-            kind = task["taskType"]
-            if kind == "authentication":
-                ran = True
-            elif kind == "ping":
-                data[index] = [{"taskType": "ping", "pong": True}]
-                ran = True
-            elif kind in ("getResponse", "getTaskDetails"):
-                answer = self.get_response if kind == "getResponse" else self.task_details
-                data[index], errors[index] = answer(task["taskUUID"])
-                ran = ran or bool(data[index]) or not any(e["code"] == "taskNotFound" for e in errors[index])
-            elif acknowledged_at_once(task):
-                self.submit(task, base_url=base_url, request=tasks)
-                data[index] = [{"taskType": "imageInference", "taskUUID": task["taskUUID"]}]
-                ran = True
-            else:
-                inline.append((index, self.run(task, base_url=base_url, request=tasks)))
-        if inline:
-            runs = await asyncio.gather(*(coro for _, coro in inline))
-            for (index, _), run in zip(inline, runs, strict=True):
-                data[index] = list(run.results)
-                if run.error is not None:
-                    errors[index] = [run.error]
-                ran = ran or bool(run.results)
-        flat_data = [item for items in data for item in items]
-        flat_errors = [item for items in errors for item in items]
-        status = 200
-        if not ran:
-            codes = schemas.error_codes()
-            injected = [e["code"] for e in flat_errors if e["code"] in INJECTED_CODES]  # only these give a 5xx
-            status = (
-                codes[injected[0]].http_status if injected else (self._fidelity.status(flat_errors[0]["code"]) or 400)
-            )
-        body: dict[str, Any] = {"data": flat_data}  # REST error bodies carry "data": [] too
-        if flat_errors:
-            body["errors"] = flat_errors
-        return Reply(status, body)
-
-    @staticmethod
-    def _bearer(authorization: str | None) -> str | None:
-        if authorization is None:
-            return None
-        scheme, _, token = authorization.strip().partition(" ")
-        return token.strip() if scheme.lower() == "bearer" else None
+    def fidelity_status(self, code: str) -> int | None:
+        """The HTTP status a recording (``fidelity_file``) gives a request failing with ``code``, if any."""
+        return self._fidelity.status(code) if self._fidelity else None

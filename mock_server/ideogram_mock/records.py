@@ -1,0 +1,134 @@
+"""What the mock answers and keeps about a request: error items, replies, the request log's views.
+
+- :func:`error_item`: an ``errors[]`` item of the catalogue; :class:`Reply`: a transport's answer.
+- :func:`for_log`: a body as the request log keeps it (image data shortened); :func:`log_cost`:
+  the bytes an entry is counted for against ``request_log_bytes``; :func:`redacted`: a request
+  with its API keys hidden (the log, the dashboard and getTaskDetails never show a secret).
+- :class:`CheckResult` and :func:`check_report`: the validation of a request, and its view in the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ideogram_kit.errors import TaskError
+
+__all__ = [
+    "INJECTED_CODES",
+    "INLINE_LOG_LIMIT",
+    "REQUEST_FAULT_MESSAGES",
+    "CheckResult",
+    "Reply",
+    "check_report",
+    "error_item",
+    "for_log",
+    "log_cost",
+    "redacted",
+]
+
+#: Error codes the fault plan injects; only these give a 5xx status.
+INJECTED_CODES = frozenset({"providerError", "timeoutProvider"})
+
+
+INLINE_LOG_LIMIT = 64 * 1024  # request bodies up to this size are kept verbatim in the log
+
+
+_LOG_IMAGE_CHARS = 1024  # longer imageBase64Data / imageDataURI values are not kept in the log
+
+
+def for_log(body: Any) -> Any:
+    """``body`` as the request log keeps it: image data longer than 1 KiB becomes a short note.
+
+    The image itself stays at ``/images/<imageUUID>.<ext>`` for its ttl; the log's memory is then
+    bounded by its number of entries, not by the sizes of the images that went through it. A part
+    with nothing to shorten is kept as it is, not copied (bodies are not changed once answered).
+    """
+    if isinstance(body, list):
+        items = [for_log(item) for item in body]
+        return body if all(new is old for new, old in zip(items, body, strict=True)) else items
+    if not isinstance(body, dict):
+        return body
+    out: dict[str, Any] = {}
+    changed = False
+    for key, value in body.items():
+        if key in ("imageBase64Data", "imageDataURI") and isinstance(value, str) and len(value) > _LOG_IMAGE_CHARS:
+            out[key] = f"(omitted from the log: {len(value)} characters)"
+        elif isinstance(value, (dict, list)):
+            out[key] = for_log(value)
+        else:
+            out[key] = value
+        changed = changed or out[key] is not value
+    return out if changed else body
+
+
+def log_cost(entry: Mapping[str, Any]) -> int:
+    """Bytes a request-log entry is counted for: its body as kept, and an estimate of the rest."""
+    body = entry.get("body")
+    cost = 256 + (entry.get("bodyBytes", 0) if isinstance(body, list) else 64)
+    response = entry.get("response")
+    frames = response if isinstance(response, list) else [response]
+    for frame in frames:
+        if isinstance(frame, dict):
+            cost += 512 * sum(len(v) for v in frame.values() if isinstance(v, list))
+    for task in entry.get("tasks", ()):
+        cost += 128 + 512 * (len(task["errors"]) + len(task["warnings"]))
+    return cost
+
+
+#: Messages of the request-level faults (``request_failure_code``, ``fail_next``), by code.
+REQUEST_FAULT_MESSAGES = {
+    "insufficientCredits": "Insufficient credits: the account balance cannot pay for this request.",
+    "forbidden": "The API key does not have permission for this request.",
+    "rateLimitExceeded": "Queue capacity exceeded; retry with exponential backoff.",
+    "serviceUnavailable": "Temporary capacity constraint; retry with exponential backoff.",
+    "queueTimeout": "The request exceeded the maximum queue wait; retry with exponential backoff.",
+}
+
+
+def redacted(tasks: Any) -> Any:
+    """A request array with API keys replaced: the request log, the dashboard and getTaskDetails never
+    show a secret. Anything else (a non-list body) is returned as it is."""
+    if not isinstance(tasks, list) or not any(isinstance(t, dict) and "apiKey" in t for t in tasks):
+        return tasks
+    return [{**t, "apiKey": "<redacted>"} if isinstance(t, dict) and "apiKey" in t else t for t in tasks]
+
+
+def error_item(code: str, message: str, **fields: Any) -> dict[str, Any]:
+    """An ``errors[]`` item of the catalogue ``code`` (keyword names as :class:`TaskError`'s)."""
+    return TaskError(code=code, message=message, **fields).to_dict()
+
+
+class CheckResult(dict[int, list[TaskError]]):
+    """:meth:`MockEngine.check`'s result: errors by task index, and the request's ``warnings``."""
+
+    warnings: tuple[TaskError, ...] = ()
+
+
+def check_report(tasks: list[Any], found: Mapping[int, list[TaskError]]) -> list[dict[str, Any]]:
+    """The request log's view of :meth:`MockEngine.check`'s result: each task, valid or its errors,
+    and its warnings (things the real API accepts but ignores or deprecates)."""
+    warnings: dict[int | None, list[dict[str, Any]]] = {}
+    for warning in getattr(found, "warnings", ()):
+        warnings.setdefault(warning.task_index, []).append(warning.to_dict())
+    return [
+        {
+            "index": i,
+            "taskType": t.get("taskType") if isinstance(t, dict) else None,
+            "taskUUID": t.get("taskUUID") if isinstance(t, dict) else None,
+            "valid": i not in found,
+            "errors": [e.to_dict() for e in found.get(i, [])],
+            "warnings": warnings.get(i, []),
+        }
+        for i, t in enumerate(tasks)
+    ]
+
+
+@dataclass
+class Reply:
+    """What a transport sends back for one request: HTTP status, envelope, extra headers."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,202 @@
+"""One ``imageInference`` task as the mock runs it: :class:`TaskRun` (results so far, error, state).
+
+Also what every run shares: :func:`whole_numbers` (integer parameters sent as integral floats,
+``1.0``, made ints: whatever the validator accepts, the engine serves) and
+:func:`acknowledged_at_once` (async and webhook tasks are acknowledged, not answered with results).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from typing import Any, Literal
+
+from ideogram_kit import schemas
+
+from .config import MockConfig
+from .faults import TaskFate
+from .images import ImageRecipe
+from .records import for_log
+
+__all__ = ["TaskRun", "acknowledged_at_once", "default", "digest", "whole_numbers"]
+
+
+def _nothing() -> None:
+    pass
+
+
+@functools.cache
+def default(path: str) -> Any:
+    """A parameter's default, read from the schema (never re-typed here)."""
+    return schemas.task_parameters()[path].get("default")
+
+
+@functools.cache
+def _integer_paths() -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(p.split(".")) for p, s in schemas.task_parameters().items() if s.get("type") == "integer")
+
+
+def _with_int(node: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    """``node`` with the integral float at ``path`` made an int (copying only the dicts on the way)."""
+    head, rest = path[0], path[1:]
+    value = node.get(head)
+    if not rest:
+        return {**node, head: int(value)} if value.__class__ is float else node
+    if value.__class__ is not dict:
+        return node
+    changed = _with_int(value, rest)
+    return node if changed is value else {**node, head: changed}
+
+
+def whole_numbers(task: Mapping[str, Any]) -> dict[str, Any]:
+    """``task`` with integer parameters sent as integral floats (``"numberResults": 1.0``, valid JSON
+    Schema integers) turned into ints, so the engine serves whatever the validator accepts."""
+    out = dict(task)
+    for path in _integer_paths():
+        out = _with_int(out, path)
+    return out
+
+
+def digest(*parts: object) -> bytes:
+    return hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
+
+
+def acknowledged_at_once(task: Mapping[str, Any]) -> bool:
+    """True when a valid ``imageInference`` task is answered with an acknowledgement, not results
+    (``deliveryMethod: "async"`` or a ``webhookURL``)."""
+    return task.get("deliveryMethod", default("deliveryMethod")) == "async" or "webhookURL" in task
+
+
+class TaskRun:
+    """One ``imageInference`` task: its results so far, its error, its state."""
+
+    # a soak keeps a thousand of these alive at once: no per-instance __dict__
+    __slots__ = ("_changed", "_recipe", "base_url", "created_at", "delivery_method", "error", "expected",
+                 "fate", "finished_at", "finished_monotonic", "image_uuids", "on_change", "request", "result_bytes",
+                 "results", "seeds", "task", "task_uuid")  # fmt: skip
+
+    def __init__(
+        self,
+        task: Mapping[str, Any],
+        config: MockConfig,
+        fate: TaskFate,
+        base_url: str,
+        request: list[Any] | None = None,
+    ) -> None:
+        self.task = whole_numbers(task)
+        self.request = request  # the request array the task came in (getTaskDetails), shared, never changed
+        self.task_uuid: str = task["taskUUID"]
+        self.expected: int = self.task.get("numberResults", default("numberResults"))
+        self.fate = fate
+        self.base_url = base_url.rstrip("/")
+        self.delivery_method: str = task.get("deliveryMethod", default("deliveryMethod"))
+        self.created_at = time.time()
+        self.finished_at: float | None = None
+        self.finished_monotonic: float | None = None
+        self.results: list[dict[str, Any]] = []
+        self.result_bytes = 0  # base64 image data in results (counted against max_result_bytes)
+        self.error: dict[str, Any] | None = None
+        self.on_change: Callable[[], None] = _nothing  # the engine sets its change counter here
+        self._changed: asyncio.Event | None = None  # made when somebody first waits for a change
+        self._recipe: ImageRecipe | None = None  # the part of every result's recipe but the seed
+        key = self.task_uuid.lower()
+        seeds: list[int] = []
+        for i in range(self.expected):
+            n = 0
+            while (s := int.from_bytes(digest("seed", config.seed, key, i, n)[:4], "big") & 0x7FFFFFFF) in seeds:
+                n += 1  # pragma: no cover - a 31-bit collision
+            seeds.append(s)
+        self.seeds = seeds
+        self.image_uuids = [str(uuid.UUID(bytes=digest("image", config.seed, key, i)[:16], version=4))
+                            for i in range(self.expected)]  # fmt: skip
+
+    @property
+    def done(self) -> bool:
+        return self.finished_at is not None
+
+    @property
+    def status(self) -> str:
+        if not self.done:
+            return "processing"
+        return "error" if self.error is not None else "success"
+
+    async def stream(self) -> AsyncIterator[dict[str, Any]]:
+        """Each result item (sync-response shape) as it becomes ready, then the error item if any."""
+        index = 0
+        while True:
+            while index < len(self.results):
+                yield self.results[index]
+                index += 1
+            if self.done:
+                if self.error is not None:
+                    yield self.error
+                return
+            await self._change()
+
+    async def wait(self) -> None:
+        """Until the task has finished (successfully or not)."""
+        while not self.done:
+            await self._change()
+
+    def _change(self) -> Coroutine[Any, Any, Literal[True]]:
+        if self._changed is None:
+            self._changed = asyncio.Event()
+        return self._changed.wait()
+
+    def poll_state(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The getResponse answer: success items, a processing marker while running, the error."""
+        data: list[dict[str, Any]] = [{**item, "status": "success"} for item in self.results]
+        if not self.done:
+            data.append({"taskType": "imageInference", "taskUUID": self.task_uuid, "status": "processing"})
+        errors = [{**self.error, "status": "error"}] if self.error is not None else []
+        return data, errors
+
+    def envelope(self) -> dict[str, Any]:
+        """The response envelope of this task so far, as getTaskDetails reports it."""
+        data = list(self.results)
+        if not self.done:
+            data.append({"taskType": "imageInference", "taskUUID": self.task_uuid, "status": "processing"})
+        body: dict[str, Any] = {"data": data}
+        if self.error is not None:
+            body["errors"] = [self.error]
+        return body
+
+    def _notify(self) -> None:
+        event, self._changed = self._changed, None
+        if event is not None:
+            event.set()
+        self.on_change()
+
+    def _add(self, item: dict[str, Any]) -> None:
+        self.results.append(item)
+        self._notify()
+
+    def _finish(self, error: dict[str, Any] | None, now: float) -> None:
+        if self.done:
+            return
+        self.error = error
+        self.finished_at = time.time()
+        self.finished_monotonic = now
+        self._notify()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The task as ``GET /_mock/tasks`` shows it."""
+        return {
+            "taskUUID": self.task_uuid,
+            "status": self.status,
+            "deliveryMethod": self.delivery_method,
+            "numberResults": self.expected,
+            "completed": len(self.results),
+            "createdAt": self.created_at,
+            "finishedAt": self.finished_at,
+            "latency": self.fate.latency,
+            "injectedFailure": self.fate.failure,
+            "webhookURL": self.task.get("webhookURL"),
+            "uploadEndpoint": self.task.get("uploadEndpoint"),
+            "results": [for_log(item) for item in self.results],  # image data is never inlined
+            "error": self.error,
+        }
