@@ -17,22 +17,26 @@ Entry points for transports:
 - :meth:`MockEngine.submit` (background) and :meth:`MockEngine.run` (inline) start a valid
   ``imageInference`` task and return its :class:`TaskRun`; ``async for item in run.stream()``
   yields each result item as soon as it is ready (or the error item).
-- :meth:`MockEngine.get_response`: a ``getResponse`` answer as ``(data, errors)``.
-- :meth:`MockEngine.log_request`: the request log, for transports other than REST.
+- :meth:`MockEngine.get_response` / :meth:`MockEngine.task_details`: ``getResponse`` and
+  ``getTaskDetails`` answers as ``(data, errors)``.
+- :meth:`MockEngine.log_request` / :meth:`MockEngine.logged`: the request log.
 - :meth:`MockEngine.image`: the bytes behind an ``imageURL``.
+
+Its parts live in modules of their own: :mod:`~ideogram_mock.rest` (the REST protocol),
+:mod:`~ideogram_mock.tasks` (:class:`TaskRun`), :mod:`~ideogram_mock.records` (error items,
+replies, log views), :mod:`~ideogram_mock.limits`, :mod:`~ideogram_mock.retention` (which tasks
+are kept), :mod:`~ideogram_mock.request_log`, :mod:`~ideogram_mock.image_store`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import hashlib
 import math
 import time
 import uuid
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -40,15 +44,15 @@ import httpx
 from ideogram_kit import schemas
 from ideogram_kit.codes import AUTHENTICATION_DOCS, documentation_url
 from ideogram_kit.errors import TaskError
-from ideogram_kit.payloads import parse_json
 from ideogram_kit.validation import validate
 
-from . import protocol, rest
+from . import limits, protocol, rest
 from .config import ConfigError, MockConfig
 from .delivery import Deliverer, DeliveryAttempt, Job, check_target
 from .faults import FaultPlan, RateLimiter
 from .fidelity import FidelityError, FidelityTable
 from .fidelity import load as load_fidelity
+from .image_store import ImageStore
 from .images import ImageRecipe, ImageRenderer, data_uri
 from .records import (
     INJECTED_CODES,
@@ -58,11 +62,11 @@ from .records import (
     check_report,
     error_item,
     for_log,
-    log_cost,
     redacted,
 )
+from .request_log import RequestLog
 from .retention import TaskStore
-from .tasks import TaskRun, acknowledged_at_once, default, digest, whole_numbers
+from .tasks import TaskRun, acknowledged_at_once, base_recipe, default, digest, whole_numbers
 
 #: ``MockEngine`` lives here; the other names are re-exported from the modules that now hold them
 #: (records, tasks), so ``from ideogram_mock.engine import TaskRun`` keeps working.
@@ -91,32 +95,6 @@ def _fidelity_table(config: MockConfig) -> FidelityTable:
         raise ConfigError(f"fidelity_file: {exc}") from None
 
 
-@functools.cache
-def _key_table() -> dict[str, str]:
-    """Every property name of the request schemas, as one string each: parsed tasks share these keys."""
-    names: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if isinstance(properties := node.get("properties"), dict):
-                names.update(properties)
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    for document in ("common", "image-inference", "request"):  # what clients send, not what the mock answers
-        walk(schemas.load(document))
-    return {name: name for name in names}
-
-
-@dataclass(slots=True)
-class _StoredImage:
-    recipe: ImageRecipe
-    expires_at: float
-
-
 class MockEngine:
     """All the state and behaviour of one mock Runware endpoint.
 
@@ -138,16 +116,14 @@ class MockEngine:
         self._faults = FaultPlan(lambda: self._config)
         self._limiter = RateLimiter(lambda: self._config, clock)
         self._deliverer = Deliverer(lambda: self._config, outbound_transport, spawn=self._spawn)
-        self._renderer = ImageRenderer(self._config.image_cache_bytes, self._recipe_of)
+        self._images = ImageStore(lambda: self._config, clock)
+        self._renderer = ImageRenderer(self._config.image_cache_bytes, self._images.recipe)
         self._tasks: TaskStore[TaskRun] = TaskStore()
-        self._images: OrderedDict[str, _StoredImage] = OrderedDict()
-        self._requests: deque[dict[str, Any]] = deque()  # trimmed by count and bytes (_trim_log)
-        self._log_bytes = 0
+        self._log = RequestLog(lambda: self._config)
         self._result_bytes = 0  # base64 image data held by remembered results
         self._deliveries: deque[DeliveryAttempt] = deque(maxlen=self._config.delivery_log_size)
         self._recorder: tuple[int, Callable[[DeliveryAttempt], None]] | None = None
         self._background: set[asyncio.Task[Any]] = set()
-        self._request_counter = 0
         self._generation = 0
         self._changes = 0
         self._next_prune = -math.inf
@@ -165,7 +141,7 @@ class MockEngine:
             self._fidelity = _fidelity_table(config)
         self._config = config
         self._renderer.cache_bytes = self._config.image_cache_bytes
-        self._trim_log()
+        self._log.trim()
         self._trim_results()
         if self._deliveries.maxlen != self._config.delivery_log_size:
             self._deliveries = deque(self._deliveries, maxlen=self._config.delivery_log_size)
@@ -183,14 +159,12 @@ class MockEngine:
         self._deliverer.abandon(report=False)
         self._tasks.clear()
         self._images.clear()
-        self._requests.clear()
-        self._log_bytes = 0
+        self._log.clear()
         self._result_bytes = 0
         self._deliveries.clear()
         self._renderer.clear()
         self._faults.reset()
         self._limiter.reset()
-        self._request_counter = 0
         self.touch()
 
     @property
@@ -254,7 +228,7 @@ class MockEngine:
 
     def requests(self) -> list[dict[str, Any]]:
         """Received requests, oldest first, with their validation results and answer status."""
-        return list(self._requests)
+        return self._log.entries()
 
     def log_request(self, transport: str, size: int, **fields: Any) -> dict[str, Any]:
         """Add a message received over ``transport`` (e.g. ``"ws"``) to the request log.
@@ -262,28 +236,14 @@ class MockEngine:
         Returns the entry (``id``, ``at``, ``transport``, ``bodyBytes``, ``fields``) for the caller to
         complete as it answers (``body``, ``tasks``, ``response``); :meth:`handle_rest` logs REST itself.
         """
-        self._request_counter += 1
-        entry: dict[str, Any] = {"id": self._request_counter, "at": time.time(), "transport": transport,
-                                 "bodyBytes": size, **fields}  # fmt: skip
-        self._requests.append(entry)
-        self._trim_log()
+        entry = self._log.add(transport, size, **fields)
         self.touch()
         return entry
 
     def logged(self, entry: dict[str, Any]) -> None:
         """``entry`` of the request log is complete (answered): count its bytes against ``request_log_bytes``."""
-        entry["logBytes"] = cost = log_cost(entry)
-        self._log_bytes += cost
-        self._trim_log()
+        self._log.done(entry)
         self.touch()
-
-    def _trim_log(self) -> None:
-        cfg = self._config
-        while self._requests and (
-            len(self._requests) > cfg.request_log_size
-            or (self._log_bytes > cfg.request_log_bytes and len(self._requests) > 1)
-        ):
-            self._log_bytes -= self._requests.popleft().get("logBytes", 0)
 
     def _forgotten(self, runs: list[TaskRun]) -> None:
         for run in runs:
@@ -403,34 +363,17 @@ class MockEngine:
 
     def parse(self, body: bytes | str) -> Any:
         """The JSON of a body or frame, nested at most ``max_json_depth`` deep (raises JSONInputError)."""
-        return parse_json(body, max_depth=self._config.max_json_depth, key_table=_key_table())
+        return limits.parse(body, self._config)
 
     def too_many_tasks(self, tasks: list[Any], what: str = "request") -> dict[str, Any] | None:
         """The payloadTooLarge error item when ``tasks`` holds more than ``max_tasks_per_request``."""
-        limit = self._config.max_tasks_per_request
-        if len(tasks) <= limit:
-            return None
-        return error_item(
-            "payloadTooLarge", f"The {what} has {len(tasks)} tasks; the limit is {limit} (max_tasks_per_request).",
-            max=limit, hint=f"split the tasks over several {what}s",
-        )  # fmt: skip
+        return limits.too_many_tasks(tasks, self._config, what)
 
     def too_many_images(
         self, tasks: list[Any], found: Mapping[int, list[TaskError]], what: str = "request"
     ) -> dict[str, Any] | None:
-        """The payloadTooLarge error item when the valid ``imageInference`` tasks of ``tasks`` (those
-        without errors in ``found``) ask for more than ``max_images_per_request`` images together."""
-        limit = self._config.max_images_per_request
-        images = sum(int(t.get("numberResults", default("numberResults"))) for i, t in enumerate(tasks)
-                     if i not in found and t["taskType"] == "imageInference")  # fmt: skip
-        if images <= limit:
-            return None
-        return error_item(
-            "payloadTooLarge",
-            f"The {what} asks for {images} images (numberResults summed over its tasks); the limit is {limit} "
-            "(max_images_per_request).",
-            max=limit, hint=f"split the tasks over several {what}s",
-        )  # fmt: skip
+        """The payloadTooLarge error item when the valid imageInference tasks ask for too many images."""
+        return limits.too_many_images(tasks, found, self._config, what)
 
     def _not_found(self, task_uuid: Any, task_type: str) -> dict[str, Any]:
         return error_item(
@@ -553,39 +496,16 @@ class MockEngine:
         self._tasks.finished(run.task_uuid.lower(), run, now)
         self._trim_results()
 
-    @staticmethod
-    def _base_recipe(task: Mapping[str, Any]) -> ImageRecipe:
-        """The recipe every result of ``task`` shares but for its seed (made once per task)."""
-        ideogram = task.get("providerSettings", {}).get("ideogram", {})
-        style_parts = [
-            ideogram.get("styleType", default("providerSettings.ideogram.styleType")),
-            ideogram.get("magicPrompt", default("providerSettings.ideogram.magicPrompt")),
-            ideogram.get("renderingSpeed", default("providerSettings.ideogram.renderingSpeed")),
-            task.get("negativePrompt", ""),
-            hashlib.sha256("\x1f".join(ideogram.get("styleReferenceImages", [])).encode()).hexdigest(),
-        ]
-        return ImageRecipe(
-            reference=task["inputs"]["referenceImages"][0],
-            prompt=task["positivePrompt"],
-            seed=0,
-            strength=ideogram.get("remixStrength", default("providerSettings.ideogram.remixStrength")),
-            style="/".join(map(str, style_parts)),
-            width=task["width"],
-            height=task["height"],
-            output_format=task.get("outputFormat", default("outputFormat")),
-            quality=task.get("outputQuality", default("outputQuality")),
-        )
-
     async def _make_result(self, run: TaskRun, index: int) -> tuple[dict[str, Any], ImageRecipe]:
         task = run.task
         cfg = self._config
         if run._recipe is None:
-            run._recipe = self._base_recipe(task)
+            run._recipe = base_recipe(task)
         recipe = replace(run._recipe, seed=run.seeds[index])
         image_uuid = run.image_uuids[index]
         output_type = task.get("outputType", default("outputType"))
         ttl = task.get("ttl", cfg.image_ttl) if output_type == "URL" else cfg.image_ttl
-        self._store_image(image_uuid, recipe, ttl)
+        self._images.put(image_uuid, recipe, ttl)
         item: dict[str, Any] = {"taskType": "imageInference", "taskUUID": run.task_uuid, "imageUUID": image_uuid}
         if output_type == "URL":
             item["imageURL"] = f"{run.base_url}/images/{image_uuid}.{recipe.format.extension}"
@@ -613,24 +533,13 @@ class MockEngine:
 
     # -- images -------------------------------------------------------------------------------------
 
-    def _store_image(self, image_uuid: str, recipe: ImageRecipe, ttl: float) -> None:
-        self._images[image_uuid] = _StoredImage(recipe, self._clock() + ttl)
-        self._images.move_to_end(image_uuid)
-        while len(self._images) > self._config.max_images:
-            self._images.popitem(last=False)
-
-    def _recipe_of(self, image_uuid: str) -> ImageRecipe | None:
-        stored = self._images.get(image_uuid)
-        return stored.recipe if stored is not None else None
-
     async def image(self, name: str) -> tuple[bytes, str] | None:
         """``(bytes, content type)`` of ``<imageUUID>.<ext>``, or None when unknown or expired."""
-        image_uuid, _, extension = name.lower().partition(".")
-        stored = self._images.get(image_uuid)
-        if stored is None or stored.expires_at <= self._clock() or stored.recipe.format.extension != extension:
+        recipe = self._images.find(name)
+        if recipe is None:
             return None
-        data = await asyncio.to_thread(self._renderer.render, stored.recipe)
-        return data, stored.recipe.format.content_type
+        data = await asyncio.to_thread(self._renderer.render, recipe)
+        return data, recipe.format.content_type
 
     def render(self, recipe: ImageRecipe) -> bytes:
         """Encode ``recipe`` with the engine's cache (blocking)."""
@@ -674,8 +583,7 @@ class MockEngine:
             return
         self._next_prune = now + 1.0
         self._forgotten(self._tasks.expire(now, self._config.retention))  # O(1) per task forgotten
-        for key in [k for k, img in self._images.items() if img.expires_at <= now]:
-            del self._images[key]
+        self._images.expire(now)  # O(log n) per image forgotten
 
     # -- REST (the protocol itself: ideogram_mock.rest) -------------------------------------------------
 

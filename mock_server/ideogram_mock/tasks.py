@@ -22,7 +22,7 @@ from .faults import TaskFate
 from .images import ImageRecipe
 from .records import for_log
 
-__all__ = ["TaskRun", "acknowledged_at_once", "default", "digest", "whole_numbers"]
+__all__ = ["TaskRun", "acknowledged_at_once", "base_recipe", "default", "digest", "whole_numbers"]
 
 
 def _nothing() -> None:
@@ -200,3 +200,26 @@ class TaskRun:
             "results": [for_log(item) for item in self.results],  # image data is never inlined
             "error": self.error,
         }
+
+
+def base_recipe(task: Mapping[str, Any]) -> ImageRecipe:
+    """The recipe every result of ``task`` shares but for its seed (made once per task)."""
+    ideogram = task.get("providerSettings", {}).get("ideogram", {})
+    style_parts = [
+        ideogram.get("styleType", default("providerSettings.ideogram.styleType")),
+        ideogram.get("magicPrompt", default("providerSettings.ideogram.magicPrompt")),
+        ideogram.get("renderingSpeed", default("providerSettings.ideogram.renderingSpeed")),
+        task.get("negativePrompt", ""),
+        hashlib.sha256("\x1f".join(ideogram.get("styleReferenceImages", [])).encode()).hexdigest(),
+    ]
+    return ImageRecipe(
+        reference=task["inputs"]["referenceImages"][0],
+        prompt=task["positivePrompt"],
+        seed=0,
+        strength=ideogram.get("remixStrength", default("providerSettings.ideogram.remixStrength")),
+        style="/".join(map(str, style_parts)),
+        width=task["width"],
+        height=task["height"],
+        output_format=task.get("outputFormat", default("outputFormat")),
+        quality=task.get("outputQuality", default("outputQuality")),
+    )
