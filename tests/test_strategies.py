@@ -373,7 +373,7 @@ def test_from_type_draws_valid_tasks(task: ImageInferenceTask) -> None:
 
 def test_the_hypothesis_entry_point_registers_the_type() -> None:
     hooks = [e for e in importlib.metadata.entry_points(group="hypothesis") if e.value.startswith("ideogram_kit")]
-    assert [h.value for h in hooks] == ["ideogram_kit.types:_hypothesis_setup_hook"]
+    assert [h.value for h in hooks] == ["ideogram_kit.hypothesis_hook:setup"]
     hooks[0].load()()  # what hypothesis does at import
     assert ideogram_kit.validate(dict(sample(st.from_type(ImageInferenceTask), 1, seed=0)[0])) == []
 

@@ -5,17 +5,14 @@ still holds every bound, enum and size (enum-valued keys are typed ``str``, not 
 so nothing is copied from it). ``tests/test_strategies.py`` checks that the keys and their
 required/optional split match the schema, so an edit to one without the other fails.
 
-The ``hypothesis`` entry point of the package points at :func:`_hypothesis_setup_hook`, so
-``st.from_type(ImageInferenceTask)`` draws from :func:`ideogram_kit.strategies.valid_tasks`
-without importing :mod:`ideogram_kit.strategies` first.
+The ``hypothesis`` entry point of the package (:mod:`ideogram_kit.hypothesis_hook`) registers
+them, so ``st.from_type(ImageInferenceTask)`` draws from :func:`ideogram_kit.strategies.valid_tasks`
+without importing :mod:`ideogram_kit.strategies` first. This module imports nothing of the kit.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypedDict
-
-if TYPE_CHECKING:
-    from hypothesis.strategies import SearchStrategy
+from typing import TypedDict
 
 __all__ = ["IdeogramSettings", "ImageInferenceTask", "Inputs", "ProviderSettings", "Safety"]
 
@@ -75,16 +72,3 @@ class ImageInferenceTask(_RequiredTaskKeys, total=False):
     numberResults: int
     negativePrompt: str
     providerSettings: ProviderSettings
-
-
-def _task_strategy(thing: type[ImageInferenceTask]) -> SearchStrategy[ImageInferenceTask]:
-    from .strategies import typed_tasks  # deferred: hypothesis imports this hook at start-up
-
-    return typed_tasks()
-
-
-def _hypothesis_setup_hook() -> None:
-    """Run by hypothesis at import (entry point group ``hypothesis``): register the task type."""
-    from hypothesis import strategies as st
-
-    st.register_type_strategy(ImageInferenceTask, _task_strategy)
