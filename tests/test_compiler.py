@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
@@ -117,3 +118,34 @@ def test_keywords_match_jsonschema(schema: dict[str, Any], instances: list[Any])
 def test_unknown_keywords_refuse_to_compile(schema: dict[str, Any]) -> None:
     with pytest.raises(Unsupported):
         _compile(schema)
+
+
+# -- patterns checked without their regex (a 20 MiB base64 image must not block the event loop) --------
+
+from hypothesis import example  # noqa: E402
+from hypothesis import strategies as hst  # noqa: E402
+
+from ideogram_kit.compiler import FAST_PATTERNS  # noqa: E402
+
+_PIECES = hst.sampled_from(["A", "b", "0", "+", "/", "=", "==", "\n", "QUJD", "QUI=", "QQ==", "data:image/png;base64,",
+                            "data:image/", ";base64,", "x", ";", ".", "-", " "])  # fmt: skip
+
+
+@pytest.mark.parametrize("pattern", list(FAST_PATTERNS))
+@given(text=hst.lists(_PIECES, max_size=12).map("".join))
+@example(text="QUJD\n")
+@example(text="QUJD\n\n")
+@example(text="QUI=")
+@example(text="QQ==")
+@example(text="QUJDQQ==")
+@example(text="QUJDQUI=")
+@example(text="=")
+@example(text="data:image/png;base64,QUJD")
+@example(text="data:image/;base64,QUJD")
+def test_fast_patterns_answer_as_their_regex(pattern: str, text: str) -> None:
+    assert FAST_PATTERNS[pattern](text) is (re.search(pattern, text) is not None), repr(text)
+
+
+def test_the_bundled_base64_patterns_take_the_fast_path() -> None:
+    patterns = {d["pattern"] for d in schemas.load("common")["$defs"].values() if "pattern" in d}
+    assert set(FAST_PATTERNS) <= patterns  # a schema edit that changes them falls back to the regex, still right

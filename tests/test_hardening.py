@@ -298,7 +298,7 @@ def test_a_webhook_url_no_request_can_carry_is_a_failed_attempt_not_a_lost_deliv
 def test_the_nesting_scan_is_linear_in_the_body_size(client: Client) -> None:
     # 4 MiB of escaped quotes, then nesting past the limit: the old scanner retried its string match
     # from every quote (0.17 s at 4 KiB, 50 s at 64 KiB: hours here); a linear one takes milliseconds
-    body = b'["' + b'\\"' * (2 * 1024 * 1024) + b'"' + b"[" * 70
+    body = b"[" * 70 + b'"' + b'\\"' * (2 * 1024 * 1024) + b'"' + b"]" * 70  # valid JSON, too deep
     response = client.post("/v1", content=body, headers=AUTH)
     envelope = assert_runware_error(response.status_code, response.content)
     assert envelope["errors"][0]["code"] == "invalidRequestBody"

@@ -557,12 +557,12 @@ async def test_remembered_results_stay_within_their_byte_budget() -> None:
 
 
 async def test_the_request_log_stays_within_its_byte_budget() -> None:
-    engine, http = _engine_app(request_log_bytes=200_000)
+    engine, http = _engine_app(request_log_bytes=800_000)
     async with http:
         for _ in range(20):
             await http.post("/v1", json=[_task(positivePrompt="x" * 30_000)])
         log = engine.requests()
-        assert sum(e["logBytes"] for e in log) <= 200_000 and 3 <= len(log) < 20
+        assert sum(e["logBytes"] for e in log) <= 800_000 and 3 <= len(log) < 20
         assert [e["id"] for e in log] == list(range(21 - len(log), 21))  # the newest kept, oldest dropped
 
 
@@ -615,3 +615,18 @@ def test_a_kept_alive_connection_is_closed_when_it_goes_quiet_and_websockets_are
                 ws.recv(timeout=1.0)  # quiet for three header_timeouts: still open
             ws.send(json.dumps([{"taskType": "ping"}]))
             assert json.loads(ws.recv(timeout=10)) == {"data": [{"taskType": "ping", "pong": True}]}
+
+
+async def test_an_inspection_page_never_passes_its_byte_cap() -> None:
+    from ideogram_mock import dashboard
+
+    _, http = _engine_app()
+    async with http:
+        for _ in range(80):  # 80 log entries of ~60 KiB each (kept verbatim up to 64 KiB): past the 4 MiB cap
+            await http.post("/v1", json=[_task(junk="z" * 60_000)])
+        newest = await http.get("/_mock/requests")
+        assert len(newest.content) <= dashboard.PAGE_BYTES and newest.headers["X-Total-Count"] == "80"
+        page = newest.json()
+        assert 1 <= len(page) < 80 and page[-1]["id"] == 80  # the newest, cut at the cap
+        first = await http.get("/_mock/requests?offset=0")
+        assert first.json()[0]["id"] == 1 and 'rel="next"' in first.headers["Link"]

@@ -55,45 +55,67 @@ def _static(name: str) -> bytes:
     return (resources.files(__package__) / "static" / name).read_bytes()
 
 
-#: Items one inspection answer holds unless ``?limit=`` says otherwise, and at most.
-PAGE_SIZE, MAX_PAGE_SIZE = 1000, 10_000
+#: Items one inspection answer holds unless ``?limit=`` says otherwise, and at most; and the most bytes
+#: one answer holds (it ends early, with a ``Link`` to the rest, past them; at least one item is sent).
+PAGE_SIZE, MAX_PAGE_SIZE, PAGE_BYTES = 1000, 10_000, 4 * 1024 * 1024
 
 
-def _page(request: Request, items: list[Any]) -> tuple[list[Any], dict[str, str]] | str:
-    """The page of ``items`` that ``?limit=N&offset=M`` asks for (default: the newest ``PAGE_SIZE``),
-    with ``X-Total-Count`` (and ``Link: rel="next"``) headers; or why the parameters are wrong."""
+def _page(request: Request, items: list[Any]) -> tuple[bytes, dict[str, str]] | str:
+    """The JSON of the page of ``items`` that ``?limit=N&offset=M`` asks for (default: the newest
+    items), at most ``PAGE_BYTES`` long, with ``X-Total-Count`` (and ``Link: rel="next"``); or why the
+    parameters are wrong."""
     params = request.query_params
     try:
         limit = int(params.get("limit", PAGE_SIZE))
-        offset = int(params["offset"]) if "offset" in params else max(0, len(items) - limit)
+        offset = int(params["offset"]) if "offset" in params else None
     except ValueError:
         return "limit and offset must be whole numbers"
-    if not (1 <= limit <= MAX_PAGE_SIZE and offset >= 0):
+    if not (1 <= limit <= MAX_PAGE_SIZE and (offset is None or offset >= 0)):
         return f"limit must be 1..{MAX_PAGE_SIZE} and offset >= 0"
+    parts: list[str] = []
+    size = 0
+    if offset is None:  # the newest page: walk back from the end
+        index = len(items)
+        while index > 0 and len(parts) < limit:
+            part = json.dumps(items[index - 1], default=str)
+            if parts and size + len(part) > PAGE_BYTES:
+                break
+            parts.append(part)
+            size += len(part) + 1
+            index -= 1
+        parts.reverse()
+        offset = index
+    else:
+        for item in items[offset : offset + limit]:
+            part = json.dumps(item, default=str)
+            if parts and size + len(part) > PAGE_BYTES:
+                break
+            parts.append(part)
+            size += len(part) + 1
     headers = {"X-Total-Count": str(len(items))}
-    if offset + limit < len(items):
-        headers["Link"] = f'<{request.url.path}?offset={offset + limit}&limit={limit}>; rel="next"'
-    return items[offset : offset + limit], headers
+    if offset + len(parts) < len(items):
+        headers["Link"] = f'<{request.url.path}?offset={offset + len(parts)}&limit={limit}>; rel="next"'
+    return ("[" + ",".join(parts) + "]").encode(), headers
 
 
 def inspection_response(request: Request, engine: MockEngine, value: Callable[[], Any]) -> Response:
     """``value()`` as JSON with an ``ETag``; ``304`` when the client's ``If-None-Match`` is current.
 
-    A list is paged (``?limit=N&offset=M``; by default the newest 1,000 items, oldest first), so no
-    answer grows with the mock's state; image data is never inlined (see ``for_log``).
+    A list is paged (``?limit=N&offset=M``; by default the newest 1,000 items, oldest first, and never
+    more than 4 MiB), so no answer grows with the mock's state; image data is never inlined.
     """
     tag = f'W/"{_PROCESS}-{id(engine):x}-{engine.changes}"'
     headers = {"ETag": tag, "Cache-Control": "no-cache"}
     if tag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
         return Response(status_code=304, headers=headers)
     found = value()
-    if isinstance(found, list):
-        page = _page(request, found)
-        if isinstance(page, str):
-            return Response(json.dumps({"error": page}), 400, media_type="application/json")
-        found, more = page
-        headers.update(more)
-    return Response(json.dumps(found, default=str), headers=headers, media_type="application/json")
+    if not isinstance(found, list):
+        return Response(json.dumps(found, default=str), headers=headers, media_type="application/json")
+    page = _page(request, found)
+    if isinstance(page, str):
+        return Response(json.dumps({"error": page}), 400, media_type="application/json")
+    body, more = page
+    return Response(body, headers={**headers, **more}, media_type="application/json")
 
 
 def routes(engine: MockEngine) -> list[Route]:

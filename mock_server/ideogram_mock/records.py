@@ -66,7 +66,9 @@ def for_log(body: Any) -> Any:
 def log_cost(entry: Mapping[str, Any]) -> int:
     """Bytes a request-log entry is counted for: its body as kept, and an estimate of the rest."""
     body = entry.get("body")
-    cost = 256 + (entry.get("bodyBytes", 0) if isinstance(body, list) else 64)
+    # a body kept parsed costs about four times its wire size in Python objects (4.25x measured with
+    # tracemalloc for a 64 KiB body of unknown keys)
+    cost = 256 + (4 * entry.get("bodyBytes", 0) if isinstance(body, list) else 64)
     response = entry.get("response")
     frames = response if isinstance(response, list) else [response]
     for frame in frames:

@@ -4,8 +4,11 @@ Python's ``json`` accepts ``NaN`` and ``Infinity``, keeps the last of duplicate 
 with ``RecursionError`` on deep nesting and reports positions only for syntax errors.
 :func:`parse_json` turns every such case into one :class:`JSONInputError` carrying a message
 and, where it can be known, the line and column. Nesting deeper than ``max_depth`` (default
-:data:`MAX_DEPTH`) is always refused, and cheaply: a document with no more opening brackets than
-that cannot be too deep, so only the others are scanned before parsing.
+:data:`MAX_DEPTH`) is always refused, and cheaply: the document is parsed first by the C parser
+(which gives up with ``RecursionError`` long before a hostile depth costs anything), then the
+depth of what it built is measured, only when it has more opening brackets than ``max_depth``.
+The text is scanned for a position only in the error path, and only up to :data:`SCAN_LIMIT`
+characters: parsing time stays linear and small whatever the body.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ __all__ = ["MAX_DEPTH", "JSONInputError", "parse_json", "position"]
 
 #: Deepest nesting accepted by default; deeper documents are rejected before Python's parser recurses.
 MAX_DEPTH = 256
+#: Longest text scanned for the line and column of a nesting or NaN error (about 40 ms per MiB).
+SCAN_LIMIT = 1024 * 1024
 
 # A string token is "unrolled" (runs of plain characters between escapes, no alternation inside the
 # loop) and its closing quote is optional: an unterminated string (a body of escaped quotes, say)
@@ -117,6 +122,24 @@ def _problem(text: str, problem: _Problem) -> JSONInputError:
     return JSONInputError(problem.message, line, column)
 
 
+def _located(text: str, max_depth: int, fallback: str) -> JSONInputError:
+    """The error the scanner finds, with its position; past SCAN_LIMIT, ``fallback`` without one."""
+    problem = _scan(text, max_depth) if len(text) <= SCAN_LIMIT else None
+    return _problem(text, problem) if problem is not None else JSONInputError(fallback)
+
+
+def _deeper_than(value: Any, max_depth: int) -> bool:
+    """Whether parsed ``value`` nests arrays/objects more than ``max_depth`` deep (iterative)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > max_depth:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
 def parse_json(data: bytes | str, *, max_depth: int = MAX_DEPTH, key_table: Mapping[str, str] | None = None) -> Any:
     """Parse one JSON document strictly, nested at most ``max_depth`` arrays/objects deep.
 
@@ -136,10 +159,9 @@ def parse_json(data: bytes | str, *, max_depth: int = MAX_DEPTH, key_table: Mapp
         text = data
     if not text.strip():
         raise JSONInputError("empty input: expected a JSON task object or an array of tasks")
-    if text.count("[") + text.count("{") > max_depth and (problem := _scan(text, max_depth)) is not None:
-        raise _problem(text, problem)
+    too_deep = f"JSON nested deeper than {max_depth} levels"
     try:
-        return json.loads(
+        value = json.loads(
             text,
             parse_constant=_reject_constant,
             parse_float=_finite_float,
@@ -154,10 +176,16 @@ def parse_json(data: bytes | str, *, max_depth: int = MAX_DEPTH, key_table: Mapp
         raise JSONInputError(f"duplicate key {key} in one JSON object (its meaning would be ambiguous)") from None
     except _HugeNumber as exc:
         raise JSONInputError(f"the number {str(exc.args[0])[:40]} is too large for a JSON number") from None
-    except (_NonStandardConstant, RecursionError):
-        problem = _scan(text, max_depth)
-        if problem is None:  # pragma: no cover - the scanner sees what the parser saw
-            raise JSONInputError("JSON nested too deeply") from None
-        raise _problem(text, problem) from None
+    except _NonStandardConstant as exc:
+        raise _located(text, max_depth, f"{exc.args[0]} is not valid JSON (JSON has no NaN or Infinity)") from None
+    except RecursionError:
+        raise _located(text, max_depth, too_deep) from None
     except ValueError as exc:  # e.g. integers with more digits than int() accepts
         raise JSONInputError(f"invalid JSON: {exc}") from None
+    if (
+        isinstance(value, (dict, list))
+        and text.count("[") + text.count("{") > max_depth
+        and _deeper_than(value, max_depth)
+    ):
+        raise _located(text, max_depth, too_deep)
+    return value

@@ -240,6 +240,8 @@ def _report(request: Any, max_errors: int | None = None) -> list[TaskError]:
         return [TaskError(code="invalidRequestBody", message="The request array is empty; send at least one task.")]
     errors: list[TaskError] = []
     seen: set[tuple[int | None, str | None]] = set()
+    if max_errors is not None:
+        request = _trimmed(request, 2 * max_errors + 1)
     for raw in schemas.validator("request").iter_errors(request):
         for err in _translate(raw, request):
             key = (err.task_index, err.parameter)  # one error per parameter
@@ -250,6 +252,49 @@ def _report(request: Any, max_errors: int | None = None) -> list[TaskError]:
             if max_errors is not None and len(errors) > 2 * max_errors:  # enough to report: stop the work
                 return _drop_consequences(errors)
     return _drop_consequences(errors)
+
+
+@functools.cache
+def _known_keys() -> frozenset[str]:
+    """Every property name of the request schemas."""
+    names: set[str] = set()
+    stack: list[Any] = [schemas.load(name) for name in ("common", "image-inference", "request")]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("properties"), dict):
+                names.update(node["properties"])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return frozenset(names)
+
+
+def _trimmed(node: Any, limit: int, depth: int = 0) -> Any:
+    """``node`` with each object's unknown keys past the first ``limit`` left out (copied only where
+    something is left out): a body of 100,000 unknown keys is reported at the cost of a few hundred.
+    Only the levels the schemas describe are looked at (the request array, tasks, their objects)."""
+    if depth > 4:
+        return node
+    if isinstance(node, list):
+        items = [_trimmed(item, limit, depth + 1) for item in node]
+        return node if all(new is old for new, old in zip(items, node, strict=True)) else items
+    if not isinstance(node, dict):
+        return node
+    known = _known_keys()
+    out: dict[str, Any] = {}
+    unknown = 0
+    changed = False
+    for key, value in node.items():
+        if key not in known:
+            unknown += 1
+            if unknown > limit:
+                changed = True
+                continue
+        new = _trimmed(value, limit, depth + 1) if isinstance(value, (dict, list)) and key in known else value
+        changed = changed or new is not value
+        out[key] = new
+    return out if changed else node
 
 
 def _drop_consequences(errors: list[TaskError]) -> list[TaskError]:
