@@ -6,7 +6,7 @@ with ``RecursionError`` on deep nesting and reports positions only for syntax er
 and, where it can be known, the line and column. Nesting deeper than ``max_depth`` (default
 :data:`MAX_DEPTH`) is always refused, and cheaply: the document is parsed first by the C parser
 (which gives up with ``RecursionError`` long before a hostile depth costs anything), then the
-depth of what it built is measured, only when it has more opening brackets than ``max_depth``.
+depth of what it built is measured (a walk over its arrays and objects, not over the text).
 The text is scanned for a position only in the error path, and only up to :data:`SCAN_LIMIT`
 characters: parsing time stays linear and small whatever the body.
 """
@@ -184,7 +184,8 @@ def parse_json(data: bytes | str, *, max_depth: int = MAX_DEPTH, key_table: Mapp
         raise JSONInputError(f"invalid JSON: {exc}") from None
     if (
         isinstance(value, (dict, list))
-        and text.count("[") + text.count("{") > max_depth
+        # small texts: counting brackets is the cheaper test; large ones: a walk over the containers built
+        and (len(text) > SCAN_LIMIT or text.count("[") + text.count("{") > max_depth)
         and _deeper_than(value, max_depth)
     ):
         raise _located(text, max_depth, too_deep)
