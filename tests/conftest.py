@@ -1,4 +1,8 @@
-"""Suite-wide settings: hypothesis profiles (CI runs derandomized, so a red build reproduces)."""
+"""Suite-wide settings: hypothesis profiles.
+
+``.ci/run`` sets ``HYPOTHESIS_PROFILE=ci`` (derandomized, so a red build reproduces); without the
+variable the profile is "ci" when ``CI`` is set (as CI services set it) and "dev" otherwise.
+"""
 
 from __future__ import annotations
 

@@ -26,29 +26,50 @@ ALLOWED: dict[str, set[str]] = {
         "ideogram_kit.payload_warnings",
     },
 }
-#: what no module of the mock may import: the layers above it
-MOCK_MAY_NOT = {"ideogram_kit.strategies", "ideogram_kit.types", "ideogram_kit.cli", "ideogram_kit.plugin",
-                "ideogram_kit.pytest_support"}  # fmt: skip
+#: what no module of the mock may import, at module level or inside a function: the layers above it
+MOCK_MAY_NOT = {
+    "ideogram_kit.strategies", "ideogram_kit.strategy_values", "ideogram_kit.strategy_tasks",
+    "ideogram_kit.strategy_mistakes", "ideogram_kit.strategy_envelopes", "ideogram_kit.types",
+    "ideogram_kit.hypothesis_hook", "ideogram_kit.cli", "ideogram_kit.contract", "ideogram_kit.plugin",
+    "ideogram_kit.pytest_support", "ideogram_kit.plugin_engine", "ideogram_kit.inprocess_mock",
+    "ideogram_kit.live_server", "ideogram_kit.webhook_receiver",
+}  # fmt: skip
+#: every module of the two packages, by dotted name
+KNOWN = {f"{package}.{path.stem}" for package, folder in PACKAGES.items() for path in folder.glob("*.py")} | set(
+    PACKAGES
+)
 
 
-def imports(package: str, path: Path) -> set[str]:
-    """Kit modules ``path`` imports at module level (not inside functions: those are lazy on purpose)."""
-    tree = ast.parse(path.read_text())
-    found: set[str] = set()
-    for node in tree.body:
-        nodes = [node]
-        if isinstance(node, ast.If):  # TYPE_CHECKING blocks import nothing at run time
-            continue
-        for item in nodes:
-            if isinstance(item, ast.ImportFrom):
-                if item.level:
-                    base = package if item.module is None else f"{package}.{item.module}"
-                    found.update(f"{package}.{alias.name}" if item.module is None else base for alias in item.names)
-                elif item.module and item.module.split(".")[0] in PACKAGES:
-                    found.add(item.module)
-            elif isinstance(item, ast.Import):
-                found.update(a.name for a in item.names if a.name.split(".")[0] in PACKAGES)
+def _modules_named(names: set[str]) -> set[str]:
+    """The names that are modules of the packages (``a.b.C`` where ``C`` is a class counts as ``a.b``)."""
+    found = set()
+    for name in names:
+        while name and name not in KNOWN:
+            name = name.rpartition(".")[0]
+        if name and name not in PACKAGES:  # the package itself (__init__) is not a layer
+            found.add(name)
     return found
+
+
+def imports(package: str, path: Path, everywhere: bool = False) -> set[str]:
+    """Kit modules ``path`` imports, in every form (``import a.b``, ``from a import b``, ``from a.b
+    import c``, relative or not): at module level, or anywhere (inside functions too) when ``everywhere``."""
+    tree = ast.parse(path.read_text())
+    nodes = ast.walk(tree) if everywhere else iter(tree.body)
+    names: set[str] = set()
+    for node in nodes:
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package if node.module is None else f"{package}.{node.module}"
+            elif node.module and node.module.split(".")[0] in PACKAGES:
+                base = node.module
+            else:
+                continue
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)  # `from a import b`: b may be a module
+        elif isinstance(node, ast.Import):
+            names.update(a.name for a in node.names if a.name.split(".")[0] in PACKAGES)
+    return _modules_named(names)
 
 
 MODULES = [
@@ -69,7 +90,26 @@ def test_lower_layers_import_only_below_them(module: str, deps: set[str]) -> Non
     ("module", "deps"), [m for m in MODULES if m[0].startswith("ideogram_mock.")], ids=lambda v: str(v)
 )
 def test_the_mock_does_not_import_the_layers_above_it(module: str, deps: set[str]) -> None:
-    assert not deps & MOCK_MAY_NOT, f"{module} imports {sorted(deps & MOCK_MAY_NOT)}"
+    package, _, name = module.partition(".")
+    anywhere = imports(package, PACKAGES[package] / f"{name}.py", everywhere=True)
+    assert not anywhere & MOCK_MAY_NOT, f"{module} imports {sorted(anywhere & MOCK_MAY_NOT)}"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from ideogram_kit import strategies",
+        "import ideogram_kit.strategies",
+        "from ideogram_kit.strategies import valid_tasks",
+        "from ideogram_kit.strategy_tasks import valid_tasks as v",
+        "def f():\n    from ideogram_kit import cli",
+    ],
+)
+def test_every_import_form_is_seen(tmp_path: Path, source: str) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text(source + "\n")
+    found = imports("ideogram_mock", probe, everywhere=True)
+    assert found & MOCK_MAY_NOT, (source, found)
 
 
 def test_the_plugin_imports_no_server_code_at_load() -> None:

@@ -232,6 +232,7 @@ def live_ws() -> Iterator[ClientConnection]:
 def test_nasty_frames_get_error_frames_and_the_socket_stays(live_ws: ClientConnection, binary: bool) -> None:
     for body in _variants():
         replies = ws_exchange(live_ws, body, binary)
+        assert replies, body[:80]  # every nasty frame gets an answer before the ping's pong
         assert all(not ws_problems(r) for r in replies), (body[:80], [ws_problems(r) for r in replies])
         if binary:
             assert [r["errors"][0]["code"] for r in replies] == ["invalidRequestBody"], body[:80]

@@ -244,10 +244,9 @@ async def test_all_invalid_is_400(client: httpx.AsyncClient) -> None:
 
 @pytest.mark.parametrize("body", [b"", b"{", b"[NaN]", b"[]", b'{"taskType": "ping"}', b"[1]"])
 async def test_malformed_bodies_are_400(client: httpx.AsyncClient, body: bytes) -> None:
-    response = await client.post("/v1", content=body)
-    assert response.status_code in (400, 401) if body == b"[1]" else response.status_code == 400
-    if body != b"[1]":
-        assert response.json()["errors"][0]["code"] == "invalidRequestBody"
+    response = await client.post("/v1", content=body)  # the client sends a valid key in its header
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "invalidRequestBody"
 
 
 async def test_body_over_the_limit_is_413(engine: MockEngine, client: httpx.AsyncClient) -> None:
@@ -657,3 +656,35 @@ async def test_bad_settings_for_the_new_faults_are_refused(engine: MockEngine) -
     for bad in ({"request_failure_code": "teapot"}, {"webhook_body": "wrapped"}, {"delivery_jitter": 2}):
         with pytest.raises(ValueError):
             engine.configure(bad)
+
+
+# -- behaviours a mutation once changed unnoticed -----------------------------------------------------
+
+
+async def test_remix_strength_drives_the_picture(client: httpx.AsyncClient) -> None:
+    weak = make_task(outputType="base64Data", providerSettings={"ideogram": {"remixStrength": 5}})
+    strong = {**weak, "providerSettings": {"ideogram": {"remixStrength": 95}}}  # the same taskUUID: the same seed
+    first = (await post(client, weak)).json()["data"][0]
+    await client.post("/_mock/reset", json={})
+    second = (await post(client, strong)).json()["data"][0]
+    assert first["seed"] == second["seed"]
+    assert first["imageBase64Data"] != second["imageBase64Data"]
+
+
+async def test_task_uuids_conflict_whatever_their_case(client: httpx.AsyncClient) -> None:
+    task = make_task()
+    upper = {**task, "taskUUID": task["taskUUID"].upper()}
+    same_request = (await post(client, task, upper)).json()
+    assert [e["code"] for e in same_request["errors"]] == ["conflictTaskUUID"]
+    later = (await post(client, upper)).json()  # the lower-case one ran: the server still knows it
+    assert later["errors"][0]["code"] == "conflictTaskUUID" and later["errors"][0]["taskUUID"] == upper["taskUUID"]
+
+
+async def test_results_stream_one_by_one_as_each_is_ready(engine: MockEngine) -> None:
+    engine.configure({"latencyMin": 0.4, "latencyMax": 0.4})
+    run = engine.submit(make_task(numberResults=2), base_url="http://m.localhost")
+    seen = []
+    async for item in run.stream():
+        seen.append((item["imageUUID"], run.done))
+    assert [done for _, done in seen] == [False, True]  # the first image before the task had finished
+    assert [uuid for uuid, _ in seen] == run.image_uuids

@@ -24,3 +24,13 @@ BIN = Path(sys.executable).parent
 def test_tool_passes(command: list[str]) -> None:
     done = subprocess.run([str(BIN / command[0]), *command[1:]], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_ci_runs_hypothesis_derandomized() -> None:
+    from pathlib import Path
+
+    from hypothesis import settings
+
+    script = (Path(__file__).resolve().parent.parent / ".ci" / "run").read_text()
+    assert "export HYPOTHESIS_PROFILE=ci" in script
+    assert settings.get_profile("ci").derandomize is True

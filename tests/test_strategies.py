@@ -348,8 +348,16 @@ def test_responses_follow_the_task(data: st.DataObject) -> None:
         assert len(results) == count or envelope["data"][-1] == {
             "taskType": "imageInference", "taskUUID": task["taskUUID"], "status": "processing"
         }  # fmt: skip
-    else:  # a sync answer has them all, a frame one
-        assert len(results) in (0, 1, count)
+    else:  # a sync answer has them all, a frame one; the other kinds carry no image
+        assert len(results) in (1, count) or not any("imageUUID" in i for i in envelope.get("data", []))
+
+
+@pytest.mark.parametrize(("kind", "images"), [("sync", "all"), ("frame", 1), ("ack", 0), ("pong", 0)])
+def test_each_response_kind_carries_its_images(kind: str, images: int | str) -> None:
+    for task in sample(valid_tasks(), 10, seed=8):
+        (envelope,) = sample(responses(task, kinds=[kind]), 1, seed=9)
+        found = [i for i in envelope["data"] if "imageUUID" in i]
+        assert len(found) == (task.get("numberResults", 1) if images == "all" else images), (kind, envelope)
 
 
 # -- typed model, entry point, reproducible sampling --------------------------------------------
