@@ -26,15 +26,8 @@ from .codes import documentation_url, parameter_name, runware_code
 from .errors import InvalidPayload, PayloadAssertionError, TaskError, describe_value
 from .payload_warnings import task_warnings
 
-__all__ = [
-    "MAX_ERRORS",
-    "ValidationResult",
-    "assert_valid_payload",
-    "check",
-    "format_parameter",
-    "is_valid",
-    "validate",
-]
+__all__ = ["MAX_ERRORS", "ValidationResult", "assert_valid_payload", "check", "format_parameter", "is_valid",
+           "validate"]  # fmt: skip
 
 _JSON_TYPE_NAMES = {
     "object": "an object", "array": "an array", "string": "a string", "integer": "an integer",
