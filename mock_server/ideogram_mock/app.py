@@ -43,6 +43,22 @@ def _json(value: Any, status: int = 200) -> Response:
     return Response(json.dumps(value, default=str), status, media_type="application/json")
 
 
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """The body, read until it ends or passes ``limit`` bytes (then longer than ``limit``: the rest is
+    not read); None when the client left mid-body."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                break
+    except ClientDisconnect:
+        return None
+    return b"".join(chunks)
+
+
 async def _no_route(request: Request, exc: Exception) -> Response:
     """404 and 405 as Runware-style envelopes (``unknownEndpoint``, ``methodNotAllowed``), not plain text."""
     assert isinstance(exc, HTTPException)
@@ -86,18 +102,10 @@ def create_app(
         declared_size = int(declared) if declared.isdigit() else None
         if declared_size is not None and declared_size > limit:
             body = b""  # the engine answers 413 from the declared size; the stream is never read
-        else:
-            chunks: list[bytes] = []
-            size = 0
-            try:
-                async for chunk in request.stream():
-                    chunks.append(chunk)
-                    size += len(chunk)
-                    if size > limit:
-                        break
-            except ClientDisconnect:  # the client left mid-body: nobody to answer, nothing to log
-                return Response(status_code=400)
-            body = b"".join(chunks)
+        elif (read := await _read_body(request, limit)) is not None:
+            body = read
+        else:  # the client left mid-body: nobody to answer, nothing to log
+            return Response(status_code=400)
         reply = await engine.handle_rest(
             body, authorization=request.headers.get("authorization"), base_url=base_url(request),
             declared_size=declared_size, content_type=request.headers.get("content-type"),
@@ -136,17 +144,11 @@ def create_app(
         if request.method in ("GET", "HEAD"):
             return dashboard.inspection_response(request, engine, engine.config.to_dict)
         limit = engine.config.max_body_bytes  # the same limits as /v1: size, depth, strict JSON
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            async for chunk in request.stream():
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > limit:
-                    return _json({"error": f"the body is over the limit of {limit} bytes"}, 413)
-        except ClientDisconnect:
+        body = await _read_body(request, limit)
+        if body is None:
             return Response(status_code=400)
-        body = b"".join(chunks)
+        if len(body) > limit:
+            return _json({"error": f"the body is over the limit of {limit} bytes"}, 413)
         try:
             changes = engine.parse(body) if body.strip() else {}
             config = engine.configure(changes)

@@ -40,7 +40,7 @@ import httpx
 
 from .config import MockConfig
 
-__all__ = ["DELIVERY_ID_HEADER", "Deliverer", "DeliveryAttempt", "check_target"]
+__all__ = ["DELIVERY_ID_HEADER", "Deliverer", "DeliveryAttempt", "check_target", "is_loopback_address"]
 
 DELIVERY_ID_HEADER = "X-Delivery-ID"
 ATTEMPT_HEADER = "X-Delivery-Attempt"
@@ -63,7 +63,7 @@ def check_target(url: str, allow: tuple[str, ...]) -> str | None:
         return f"{url!r} is not an http or https URL."
     if not host:
         return f"{url!r} has no host."
-    if host == "localhost" or _is_loopback(host):
+    if host == "localhost" or is_loopback_address(host):
         return None
     allowed = {a.lower() for a in allow}
     if host in allowed or (port is not None and f"{host}:{port}" in allowed):
@@ -71,7 +71,8 @@ def check_target(url: str, allow: tuple[str, ...]) -> str | None:
     return f"The mock only calls loopback addresses and the hosts in its outbound_allow setting; {host} is neither."
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback_address(host: str) -> bool:
+    """A loopback IP address in its canonical text form (``127.0.0.0/8``, ``[::1]``, IPv4-mapped)."""
     try:
         address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:

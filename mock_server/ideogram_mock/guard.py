@@ -22,7 +22,6 @@ Refusals are Runware-style envelopes: 403 ``forbiddenOrigin`` / ``forbiddenHost`
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,6 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import protocol
 from .config import MockConfig
+from .delivery import is_loopback_address
 from .engine import error_item
 
 __all__ = ["CrossSiteGuard", "is_loopback_name"]
@@ -42,15 +42,7 @@ _STATE_CHANGING = frozenset({"POST", "PATCH", "PUT"})  # DELETE: no /_mock/ rout
 def is_loopback_name(host: str) -> bool:
     """``localhost``, a ``.localhost`` name, or a loopback address (``127.0.0.0/8``, ``::1``)."""
     host = host.lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback
+    return host == "localhost" or host.endswith(".localhost") or is_loopback_address(host)
 
 
 def _hostname(host_header: str) -> str:

@@ -23,21 +23,7 @@ __all__ = ["parse", "too_many_images", "too_many_tasks"]
 @functools.cache
 def _key_table() -> dict[str, str]:
     """Every property name of the request schemas, as one string each: parsed tasks share these keys."""
-    names: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if isinstance(properties := node.get("properties"), dict):
-                names.update(properties)
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    for document in ("common", "image-inference", "request"):  # what clients send, not what the mock answers
-        walk(schemas.load(document))
-    return {name: name for name in names}
+    return {name: name for name in schemas.request_property_names()}
 
 
 def parse(body: bytes | str, config: MockConfig) -> Any:

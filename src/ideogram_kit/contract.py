@@ -27,7 +27,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -410,12 +410,10 @@ def report_github(outcomes: Sequence[Outcome], base_url: str) -> str:
     return "".join(line + "\n" for line in lines) + report_text(outcomes, base_url).splitlines()[-1] + "\n"
 
 
-def _redacted(body: Iterable[Any]) -> list[Any]:
-    return [{**t, "apiKey": "<redacted>"} if isinstance(t, dict) and "apiKey" in t else t for t in body]
-
-
 def record(outcomes: Sequence[Outcome], base_url: str, path: str | Path) -> None:
     """Write what the target answered (never the API key) in the format ``serve --fidelity`` reads."""
+    from ideogram_mock.records import redacted
+
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     document = {
         "format": _RECORD_FORMAT,
@@ -426,7 +424,7 @@ def record(outcomes: Sequence[Outcome], base_url: str, path: str | Path) -> None
                 "name": o.case.name,
                 "kind": o.case.kind,
                 "parameter": o.case.parameter,
-                "request": _redacted(o.case.body),
+                "request": redacted(o.case.body),
                 "status": o.target.get("status"),
                 "response": o.target.get("body"),
             }

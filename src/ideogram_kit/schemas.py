@@ -29,6 +29,7 @@ __all__ = [
     "load",
     "parameter_schema",
     "registry",
+    "request_property_names",
     "task_parameters",
     "uri",
     "validator",
@@ -109,6 +110,22 @@ def allowed_sizes() -> tuple[tuple[int, int], ...]:
         props = branch["properties"]
         pairs.append((int(props["width"]["const"]), int(props["height"]["const"])))
     return tuple(pairs)
+
+
+@functools.cache
+def request_property_names() -> frozenset[str]:
+    """Every property name of the documents clients send (common, image-inference, request)."""
+    names: set[str] = set()
+    stack: list[Any] = [load(name) for name in ("common", "image-inference", "request")]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("properties"), dict):
+                names.update(node["properties"])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return frozenset(names)
 
 
 @functools.cache

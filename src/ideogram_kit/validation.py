@@ -247,22 +247,6 @@ def _report(request: Any, max_errors: int | None = None) -> list[TaskError]:
     return _drop_consequences(errors)
 
 
-@functools.cache
-def _known_keys() -> frozenset[str]:
-    """Every property name of the request schemas."""
-    names: set[str] = set()
-    stack: list[Any] = [schemas.load(name) for name in ("common", "image-inference", "request")]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if isinstance(node.get("properties"), dict):
-                names.update(node["properties"])
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return frozenset(names)
-
-
 def _trimmed(node: Any, limit: int, depth: int = 0) -> Any:
     """``node`` with each object's unknown keys past the first ``limit`` left out (copied only where
     something is left out): a body of 100,000 unknown keys is reported at the cost of a few hundred.
@@ -274,7 +258,7 @@ def _trimmed(node: Any, limit: int, depth: int = 0) -> Any:
         return node if all(new is old for new, old in zip(items, node, strict=True)) else items
     if not isinstance(node, dict):
         return node
-    known = _known_keys()
+    known = schemas.request_property_names()
     out: dict[str, Any] = {}
     unknown = 0
     changed = False
