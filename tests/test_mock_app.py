@@ -408,9 +408,24 @@ async def test_inspection_routes(engine: MockEngine, client: httpx.AsyncClient) 
     assert (await client.get("/_mock/config")).json()["latency_max"] == 0.01
     assert (await client.patch("/_mock/config", json={"nope": 1})).status_code == 400
     assert (await client.patch("/_mock/config", json={"failureRate": 2})).status_code == 400
-    await client.post("/_mock/reset", json={})
+    kept = await client.post("/_mock/reset?keepConfig=true", json={})
+    assert kept.json()["config"]["failure_rate"] == 0.5 and engine.config.failure_rate == 0.5
     assert (await client.get("/_mock/requests")).json() == []
-    assert engine.config.failure_rate == 0.5  # reset keeps the config
+    assert (await client.post("/_mock/reset?keepConfig=maybe", json={})).status_code == 400
+    await client.patch("/_mock/config", json={"requestFailureRate": 1.0})
+    assert (await post(client, make_task())).status_code == 503
+    back = await client.post("/_mock/reset", json={})  # forget everything: settings back to the start-up config
+    assert back.json()["config"]["failure_rate"] == 0.0 and engine.config.failure_rate == 0.0
+    assert engine.config.latency_max == MockConfig().latency_max
+    assert (await post(client, make_task())).status_code == 200  # the queued fault went too
+
+
+async def test_config_with_only_a_minimum_latency_moves_the_maximum(client: httpx.AsyncClient) -> None:
+    answer = await client.patch("/_mock/config", json={"latencyMin": 0.05})
+    assert answer.status_code == 200
+    assert answer.json()["latency_min"] == answer.json()["latency_max"] == 0.05
+    lower = await client.patch("/_mock/config", json={"latencyMax": 0.01})
+    assert lower.status_code == 400 and "latency_max" in lower.json()["error"]
 
 
 async def test_openapi_describes_v1_and_mock_routes(client: httpx.AsyncClient) -> None:

@@ -137,8 +137,11 @@ def create_app(
         return dashboard.inspection_response(request, engine, engine.deliveries)
 
     async def reset(request: Request) -> Response:
-        engine.reset()
-        return _json({"reset": True})
+        keep = request.query_params.get("keepConfig", "false").lower()
+        if keep not in ("true", "false"):
+            return _json({"error": f"keepConfig must be true or false, got {keep!r}"}, 400)
+        engine.reset(keep_config=keep == "true")
+        return _json({"reset": True, "config": engine.config.to_dict()})
 
     async def config_route(request: Request) -> Response:
         if request.method in ("GET", "HEAD"):

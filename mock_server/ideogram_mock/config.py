@@ -162,7 +162,10 @@ class MockConfig:
             if name is None:
                 raise ConfigError(f"unknown setting {key!r}; known: {', '.join(known)}")
             changes[name] = _coerce(known[name], value)
-        return dataclasses.replace(base or cls(), **changes)
+        base = base or cls()
+        if "latency_max" not in changes and changes.get("latency_min", 0.0) > base.latency_max:
+            changes["latency_max"] = changes["latency_min"]  # only a minimum given: the maximum follows it
+        return dataclasses.replace(base, **changes)
 
     @classmethod
     def from_file(cls, path: str | Path, base: MockConfig | None = None) -> MockConfig:

@@ -111,6 +111,7 @@ class MockEngine:
         outbound_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._config = config or MockConfig()
+        self._startup_config = self._config  # what reset() restores
         self._fidelity = _fidelity_table(self._config)
         self._clock = clock
         self._faults = FaultPlan(lambda: self._config)
@@ -148,11 +149,14 @@ class MockEngine:
         self.touch()
         return self._config
 
-    def reset(self) -> None:
+    def reset(self, *, keep_config: bool = False) -> None:
         """Forget every task, image, logged request and delivery; restart the fault plan.
 
-        Running tasks and pending deliveries are cancelled. The config stays as it is.
+        Running tasks and pending deliveries are cancelled. The settings go back to the start-up
+        configuration (faults, latency and limits included) unless ``keep_config`` is true.
         """
+        if not keep_config and self._config != self._startup_config:
+            self.configure(self._startup_config.to_dict())
         self._generation += 1
         for task in list(self._background):
             task.cancel()

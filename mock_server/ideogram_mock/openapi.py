@@ -89,8 +89,12 @@ def openapi_document() -> dict[str, Any]:
             }},
             "/_mock/deliveries": {"get": {"summary": "Webhook and upload attempts",
                                           "responses": {"200": _json_response("Attempts", list_of_objects)}}},
-            "/_mock/reset": {"post": {"summary": "Forget tasks, images, logs; restart the fault plan",
-                                      "responses": {"200": _json_response("Done")}}},
+            "/_mock/reset": {"post": {
+                "summary": "Forget tasks, images, logs; restart the fault plan; settings back to the start-up config",
+                "parameters": [{"name": "keepConfig", "in": "query", "required": False,
+                                "description": "true keeps the current settings",
+                                "schema": {"type": "string", "enum": ["true", "false"]}}],
+                "responses": {"200": _json_response("Done"), "400": _json_response("Bad keepConfig")}}},
             "/_mock/config": {
                 "get": {"summary": "The runtime config", "responses": {"200": _json_response("Config", config_schema)}},
                 "patch": {
