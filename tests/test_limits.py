@@ -630,3 +630,21 @@ async def test_an_inspection_page_never_passes_its_byte_cap() -> None:
         assert 1 <= len(page) < 80 and page[-1]["id"] == 80  # the newest, cut at the cap
         first = await http.get("/_mock/requests?offset=0")
         assert first.json()[0]["id"] == 1 and 'rel="next"' in first.headers["Link"]
+
+
+async def test_a_proxy_in_the_environment_does_not_divert_webhooks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A developer's shell often sets HTTP_PROXY; the mock's deliveries still go straight to the receiver.
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{unused.getsockname()[1]}"
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
+        monkeypatch.setenv(name, dead)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    async with Receiver(answer_200) as good:
+        engine = MockEngine(MockConfig(delivery_attempts=1))
+        await post_webhooks(engine, good.url + "/hook", 1)
+        [final] = await wait_for_deliveries(engine, 1)
+        assert (final["outcome"], final["statusCode"]) == ("delivered", 200)
+        assert len(good.calls) == 1
+        await engine.aclose(0)

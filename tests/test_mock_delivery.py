@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from ideogram_mock import MockConfig, MockEngine, create_app
-from ideogram_mock.delivery import DELIVERY_ID_HEADER, check_target, retry_delay
+from ideogram_mock.delivery import DELIVERY_ID_HEADER, Deliverer, check_target, is_loopback_address, retry_delay
 
 pytestmark = pytest.mark.anyio
 TASK = json.loads((Path(__file__).resolve().parent.parent / "examples" / "docs-example.json").read_text())
@@ -304,3 +304,203 @@ async def test_deliveries_after_a_reset_still_go_out() -> None:
     assert [d["outcome"] for d in engine.deliveries() if d["taskUUID"] == fresh] == ["delivered"]
     await client.aclose()
     await engine.aclose()
+
+
+def test_the_jitter_spreads_waits_over_the_whole_band_and_never_past_it() -> None:
+    # delivery_jitter 0.2: each wait is its doubling step times a seeded factor in [0.8, 1.2] (at most 8 s),
+    # so many receivers retrying at once do not come back in lockstep, and none waits past the band.
+    cfg = MockConfig()
+    for attempt, step in [(1, 0.25), (3, 1.0), (5, 4.0)]:
+        ratios = [retry_delay(cfg, f"delivery-{n}", attempt) / step for n in range(300)]
+        assert all(0.8 <= r <= 1.2 for r in ratios), (attempt, min(ratios), max(ratios))
+        assert min(ratios) < 0.83 and max(ratios) > 1.17  # the whole band is used, both ends
+    assert all(retry_delay(cfg, f"delivery-{n}", 7) <= 8.0 for n in range(300))  # the cap holds after jitter
+
+
+async def test_a_dropped_webhook_is_listed_as_the_delivery_it_replaces() -> None:
+    # GET /_mock/deliveries lists a dropped webhook with the id, URL, task and image the real delivery carries
+    t = task(webhookURL="http://127.0.0.1:9/hook?token=abc")
+    sent, kept = Receiver(), Receiver()
+    engine, client = await setup(sent)
+    await client.post("/v1", json=[t])
+    assert await engine.drain(5)
+    [delivered] = engine.deliveries()
+    dropping, dropping_client = await setup(kept, webhook_drop_rate=1.0)
+    await dropping_client.post("/v1", json=[t])
+    assert await dropping.drain(5)
+    [dropped] = dropping.deliveries()
+    assert kept.calls == []
+    assert delivered["imageUUID"] is not None
+    same = ("deliveryId", "kind", "url", "taskUUID", "imageUUID")
+    assert {k: dropped[k] for k in same} == {k: delivered[k] for k in same}
+    assert dropped["kind"] == "webhook" and dropped["deliveryId"] == sent.calls[0].headers[DELIVERY_ID_HEADER]
+    assert (dropped["outcome"], dropped["attempt"], dropped["statusCode"], dropped["final"]) == (
+        "dropped",
+        0,
+        None,
+        True,
+    )
+    assert dropped["error"] == "dropped by the fault plan (webhook_drop_rate)"
+    for c, e in [(client, engine), (dropping_client, dropping)]:
+        await c.aclose()
+        await e.aclose()
+
+
+class PerTaskGate:
+    """An async outbound transport whose answer to each task's webhook waits for that task's own gate."""
+
+    def __init__(self) -> None:
+        self.gates: dict[str, asyncio.Event] = {}
+        self.in_flight: list[str] = []
+        self.most_in_flight = 0
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        task_uuid = json.loads(request.read())["taskUUID"]
+        self.in_flight.append(task_uuid)
+        self.most_in_flight = max(self.most_in_flight, len(self.in_flight))
+        await self.gates.setdefault(task_uuid, asyncio.Event()).wait()
+        self.in_flight.remove(task_uuid)
+        return httpx.Response(204)
+
+    def release(self, task_uuid: str) -> None:
+        self.gates.setdefault(task_uuid, asyncio.Event()).set()
+
+
+async def test_the_per_host_limit_holds_while_a_host_s_deliveries_come_and_go() -> None:
+    # delivery_per_host 2: a pump that runs dry frees its place at once, while the other keeps its own
+    receiver = PerTaskGate()
+    cfg = MockConfig(delivery_base_delay=0.01, delivery_per_host=2)
+    engine = MockEngine(cfg, outbound_transport=httpx.MockTransport(receiver))
+    transport = httpx.ASGITransport(app=create_app(engine=engine))
+    client = httpx.AsyncClient(
+        transport=transport, base_url="http://m.localhost", headers={"Authorization": "Bearer k"}
+    )
+    a, b, c, d, e = (str(uuid.uuid4()) for _ in range(5))
+
+    async def post(*uuids: str) -> None:
+        for task_uuid in uuids:
+            await client.post("/v1", json=[task(taskUUID=task_uuid, webhookURL="http://127.0.0.1:9/hook")])
+
+    await post(a, b, c)
+    await settle(engine, lambda: receiver.in_flight == [a, b])  # c waits its turn
+    receiver.release(a)
+    await settle(engine, lambda: receiver.in_flight == [b, c])  # a's pump takes c
+    receiver.release(b)
+    await settle(engine, lambda: engine.pending == 1)  # b's pump ran dry and ended; c's is still busy
+    await post(d, e)
+    await settle(engine, lambda: receiver.in_flight == [c, d])  # d gets the free place, e waits again
+    assert engine.pending == 2 + 1
+    for task_uuid in (c, d, e):
+        receiver.release(task_uuid)
+    assert await engine.drain(5)
+    assert receiver.most_in_flight == 2
+    delivered = [x["taskUUID"] for x in engine.deliveries() if x["outcome"] == "delivered"]
+    assert sorted(delivered) == sorted([a, b, c, d, e])
+    await client.aclose()
+    await engine.aclose()
+
+
+async def test_every_attempt_is_recorded_with_the_headers_the_receiver_saw() -> None:
+    # What GET /_mock/deliveries lists for each attempt, matched against what the receiver got.
+    receiver = Receiver([300, None, 204])  # a 3xx is not delivered (redirects are not followed)
+    engine, client = await setup(receiver, delivery_attempts=3)
+    t = task(webhookURL="http://127.0.0.1:9/hook")
+    await client.post("/v1", json=[t])
+    assert await engine.drain(5)
+    attempts = engine.deliveries()
+    image_uuid = json.loads(receiver.calls[-1].content)["imageUUID"]
+    delivery_id = receiver.calls[0].headers[DELIVERY_ID_HEADER]
+    for call in receiver.calls:
+        assert call.headers[DELIVERY_ID_HEADER] == delivery_id
+        assert call.headers["Content-Type"] == "application/json"
+        assert call.headers["User-Agent"] == "ideogram-remix-kit-mock"
+    expected = [
+        (1, "failed", 300, "HTTP 300", False),
+        (2, "failed", None, "ConnectError: refused", False),
+        (3, "delivered", 204, None, True),
+    ]
+    assert [(a["attempt"], a["outcome"], a["statusCode"], a["error"], a["final"]) for a in attempts] == expected
+    for a in attempts:
+        assert (a["deliveryId"], a["kind"], a["url"]) == (delivery_id, "webhook", "http://127.0.0.1:9/hook")
+        assert (a["taskUUID"], a["imageUUID"]) == (t["taskUUID"], image_uuid)
+    await client.aclose()
+    await engine.aclose()
+
+
+async def test_an_error_without_a_message_is_named_by_its_type() -> None:
+    def silent(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("", request=request)
+
+    engine = MockEngine(MockConfig(delivery_attempts=1), outbound_transport=httpx.MockTransport(silent))
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(engine=engine)),
+        base_url="http://mock.localhost",
+        headers={"Authorization": "Bearer k"},
+    )
+    await client.post("/v1", json=[task(webhookURL="http://127.0.0.1:9/hook")])
+    assert await engine.drain(5)
+    assert [(a["outcome"], a["error"]) for a in engine.deliveries()] == [("failed", "ConnectError")]
+    await client.aclose()
+    await engine.aclose()
+
+
+async def test_a_delivery_that_gave_up_leaves_nothing_waiting() -> None:
+    # after the last attempt there is no retry wait: shutting down is not held up by a hopeless delivery
+    receiver = Receiver([500])
+    engine, client = await setup(receiver, delivery_attempts=1, delivery_base_delay=60)
+    await client.post("/v1", json=[task(webhookURL="http://127.0.0.1:9/hook")])
+    assert await engine.drain(5)
+    assert [(a["outcome"], a["final"]) for a in engine.deliveries()] == [("failed", True)]
+    await client.aclose()
+    assert await engine.aclose(0) == {"finished": 0, "cancelled": 0}
+
+
+async def test_a_url_no_request_can_carry_is_one_final_failed_attempt() -> None:
+    # (check_target refuses such URLs before a task runs; the deliverer still never loses or retries one)
+    attempts: list[dict[str, Any]] = []
+    receiver = Receiver()
+    deliverer = Deliverer(lambda: MockConfig(delivery_attempts=3), httpx.MockTransport(receiver))
+    url = "http://127.0.0.1:9/\ud800"
+    ok = await deliverer.deliver(
+        "webhook", "d-1", "POST", url, b"{}", "application/json", "t-1", "i-1", lambda a: attempts.append(a.to_dict())
+    )
+    await deliverer.aclose()
+    assert ok is False and receiver.calls == []
+    [attempt] = attempts
+    assert (attempt["attempt"], attempt["outcome"], attempt["final"]) == (1, "failed", True)
+    assert attempt["error"].startswith("the URL cannot be requested: UnicodeEncodeError: ")
+    assert "surrogates not allowed" in attempt["error"]
+
+
+async def test_shutdown_lists_every_delivery_it_cancels_with_its_ids() -> None:
+    receiver = GatedReceiver()
+    engine, client = await gated_setup(receiver, delivery_per_host=1)
+    tasks = [task(taskUUID=str(uuid.uuid4()), webhookURL="http://127.0.0.1:9/hook") for _ in range(2)]
+    for t in tasks:
+        await client.post("/v1", json=[t])
+    await settle(engine, lambda: receiver.in_flight == 1)
+    assert await engine.aclose(grace=0.01) == {"finished": 0, "cancelled": 2}
+    by_task = {d["taskUUID"]: d for d in engine.deliveries()}
+    assert set(by_task) == {t["taskUUID"] for t in tasks}
+    in_flight, queued = (by_task[t["taskUUID"]] for t in tasks)
+    assert (in_flight["attempt"], in_flight["error"]) == (1, "shut down before the attempt finished")
+    assert (queued["attempt"], queued["error"]) == (0, "shut down before the first attempt")
+    for d in (in_flight, queued):
+        assert (d["kind"], d["outcome"], d["statusCode"], d["final"]) == ("webhook", "cancelled", None, True)
+        assert d["imageUUID"] is not None and d["url"] == "http://127.0.0.1:9/hook"
+    assert len({in_flight["deliveryId"], queued["deliveryId"]} - {None}) == 2
+    await client.aclose()
+
+
+def test_check_target_explains_each_refusal() -> None:
+    assert check_target("http://127.0.0.1/\ud800", ()) == (
+        "The URL holds invalid Unicode (a lone surrogate), so no HTTP request can carry it."
+    )
+    assert check_target("http:///hook", ()) == "'http:///hook' has no host."
+    assert check_target("ftp://127.0.0.1/x", ()) == "'ftp://127.0.0.1/x' is not an http or https URL."
+
+
+def test_loopback_addresses_count_in_brackets_too() -> None:
+    # (a Host header names an IPv6 address in brackets: the guard asks about "[::1]")
+    assert is_loopback_address("[::1]") and is_loopback_address("::1") and is_loopback_address("127.0.0.2")
+    assert not is_loopback_address("[::2]") and not is_loopback_address("localhost")
