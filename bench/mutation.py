@@ -75,6 +75,7 @@ TARGETS: dict[str, Target] = {
         ("src/ideogram_mock/engine.py", "src/ideogram_mock/tasks.py", "src/ideogram_mock/retention.py"),
         (
             "tests/test_retention.py",
+            "tests/test_engine_answers.py",
             "tests/test_mock_app.py",
             "tests/test_mock_delivery.py",
             "tests/test_mock_websocket.py",
@@ -84,7 +85,13 @@ TARGETS: dict[str, Target] = {
     ),
     "delivery": Target(
         ("src/ideogram_mock/delivery.py",),
-        ("tests/test_mock_delivery.py", "tests/test_mock_app.py", "tests/test_limits.py", *_SLOW),
+        (
+            "tests/test_mock_delivery.py",
+            "tests/test_engine_answers.py",
+            "tests/test_mock_app.py",
+            "tests/test_limits.py",
+            *_SLOW,
+        ),
     ),
     "faults": Target(
         ("src/ideogram_mock/faults.py",),
@@ -111,22 +118,21 @@ def _table() -> dict[str, Any]:
     return dict(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mutmut"])
 
 
-def _staged_pyproject(target: Target) -> str:
+def _staged_pyproject(target: Target, where: Path) -> str:
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     table = _table()
     table["only_mutate"] = list(target.files)
-    table["pytest_add_cli_args_test_selection"] = list(target.tests) + list(
-        table.pop("pytest_add_cli_args_test_selection", [])
-    )
+    # (a test file the staged tests do not have yet, as with --tests-at an older revision, is left out)
+    tests = [t for t in target.tests if t.startswith("-") or (where / t.split("::")[0]).exists()]
+    table["pytest_add_cli_args_test_selection"] = tests + list(table.pop("pytest_add_cli_args_test_selection", []))
     # Drop the checked-in table (it runs to the next table header or the end) and write the module's own.
     text = re.sub(r"(?ms)^\[tool\.mutmut\]\n.*?(?=^\[|\Z)", "", text)
     lines = [f"{key} = {_toml_value(value)}" for key, value in table.items()]
     return text.rstrip("\n") + "\n\n[tool.mutmut]\n" + "\n".join(lines) + "\n"
 
 
-def stage(name: str, *, keep: bool, tests_at: str | None = None) -> Path:
+def stage(name: str, where: Path, *, keep: bool, tests_at: str | None = None) -> Path:
     target = TARGETS[name]
-    where = STAGING / name
     if where.exists() and not keep:
         shutil.rmtree(where)
     where.mkdir(parents=True, exist_ok=True)
@@ -144,7 +150,7 @@ def stage(name: str, *, keep: bool, tests_at: str | None = None) -> Path:
         shutil.rmtree(where / "tests")
         archive = subprocess.run(["git", "archive", tests_at, "tests"], cwd=ROOT, check=True, capture_output=True)
         subprocess.run(["tar", "-x", "-C", str(where)], input=archive.stdout, check=True)
-    (where / "pyproject.toml").write_text(_staged_pyproject(target), encoding="utf-8")
+    (where / "pyproject.toml").write_text(_staged_pyproject(target, where), encoding="utf-8")
     # PYTHONPATH names mutants/src (below); it must exist before mutmut starts, or Python caches "no such
     # directory" for it and imports the checkout's packages instead, which no mutant lives in.
     (where / "mutants" / "src").mkdir(parents=True, exist_ok=True)
@@ -184,15 +190,27 @@ def show_survivors(name: str) -> int:
     return 0
 
 
+def _score(stats: dict[str, int]) -> tuple[int, int]:
+    """``(caught, counted)``: a mutant no selected test runs (no_tests) counts against the score, as a survivor."""
+    caught = stats["killed"] + stats["timeout"]
+    return caught, caught + stats["survived"] + stats["no_tests"] + stats["suspicious"]
+
+
 def run(name: str, *, keep: bool, sample: int | None = None, retest: bool = False, tests_at: str | None = None) -> int:
-    where = STAGING / name
-    chosen: list[str] = survivors(where) if retest else []
-    if retest and not chosen:
-        print(f"== {name}: no survivors to re-test in {where.relative_to(ROOT)}")
-        return 0
-    where = stage(name, keep=keep or retest, tests_at=tests_at)
+    chosen: list[str] = []
+    before: dict[str, int] | None = None
     if retest:
-        print(f"== {name}: re-testing the {len(chosen)} survivors with the current tests", flush=True)
+        # A fresh session in .mutation/<module>-retest, with today's tests, on the survivors of the last
+        # run only: a mutant killed then stays killed (adding tests cannot revive it).
+        chosen = survivors(STAGING / name)
+        before = json.loads((STAGING / name / "mutants" / "mutmut-cicd-stats.json").read_text())
+        if not chosen:
+            print(f"== {name}: no survivors to re-test")
+            return 0
+        where = stage(name, STAGING / f"{name}-retest", keep=False)
+        print(f"== {name}: re-testing the {len(chosen)} survivors of .mutation/{name} with the current tests")
+    else:
+        where = stage(name, STAGING / name, keep=keep, tests_at=tests_at)
     if sample is not None:
         everything = mutant_names(name)
         # A fixed seed: the same sample every run, so a before/after pair compares the same mutants.
@@ -207,14 +225,19 @@ def run(name: str, *, keep: bool, sample: int | None = None, retest: bool = Fals
     code = subprocess.call([str(mutmut), "run", "--max-children", "1", *chosen], cwd=where, env=env)
     subprocess.call([str(mutmut), "export-cicd-stats"], cwd=where, env=env, stdout=subprocess.DEVNULL)
     stats_file = where / "mutants" / "mutmut-cicd-stats.json"
-    if stats_file.exists():
-        stats = json.loads(stats_file.read_text())
-        # A mutant no selected test runs (no_tests) counts against the score, as a survivor does.
-        caught = stats["killed"] + stats["timeout"]
-        counted = caught + stats["survived"] + stats["no_tests"] + stats["suspicious"]
+    if not stats_file.exists():
+        return code or 1
+    stats = json.loads(stats_file.read_text())
+    caught, counted = _score(stats)
+    print(f"== {name}: {json.dumps(stats)}", flush=True)
+    if before is None:
         score = 100 * caught / counted if counted else 0.0
-        print(f"== {name}: {json.dumps(stats)}", flush=True)
         print(f"== {name}: score {score:.1f}% = {caught} killed / {counted} (killed+survived+no_tests+suspicious)")
+    else:
+        was, of = _score(before)
+        print(f"== {name}: the new tests kill {caught} of the {len(chosen)} survivors")
+        print(f"== {name}: score before {100 * was / of:.1f}% = {was}/{of}, after {100 * (was + caught) / of:.1f}%"
+              f" = {was + caught}/{of}")  # fmt: skip
     return code
 
 
@@ -227,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--retest",
         action="store_true",
-        help="after adding tests: copy them in and re-test only the survivors of the last run (others stay killed)",
+        help="after adding tests: re-test only the last run's survivors, in .mutation/<module>-retest",
     )
     parser.add_argument("--tests-at", metavar="REV", help="use the tests as of git revision REV (a 'before' run)")
     parser.add_argument("--survivors", action="store_true", help="print the last run's survivors with their diffs")

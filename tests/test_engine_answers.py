@@ -1,0 +1,248 @@
+"""What the engine answers about its tasks: GET /_mock/tasks, getTaskDetails, taskNotFound, rate-limit
+and request-fault errors, reset and drain (behaviour the mutation run found unchecked; docs/mutation.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from ideogram_mock import MockConfig, MockEngine, create_app
+
+pytestmark = pytest.mark.anyio
+TASK = json.loads((Path(__file__).resolve().parent.parent / "examples" / "docs-example.json").read_text())
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def task(**changes: Any) -> dict[str, Any]:
+    return {**TASK, "taskUUID": str(uuid.uuid4()), **changes}
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.calls: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        self.calls.append(request)
+        return httpx.Response(200)
+
+
+async def started(receiver: Receiver | None = None, **config: Any) -> tuple[MockEngine, httpx.AsyncClient]:
+    transport = httpx.MockTransport(receiver or Receiver())
+    engine = MockEngine(MockConfig(**config), outbound_transport=transport)
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(engine=engine)),
+        base_url="http://mock.localhost",
+        headers={"Authorization": "Bearer k"},
+    )
+    return engine, client
+
+
+@pytest.fixture
+async def mock() -> AsyncIterator[tuple[MockEngine, httpx.AsyncClient]]:
+    engine, client = await started()
+    yield engine, client
+    await client.aclose()
+    await engine.aclose(0)
+
+
+async def test_the_task_list_shows_each_task_s_settings_fate_and_outcome() -> None:
+    engine, client = await started(latency_min=0.0, latency_max=0.0)
+    t = task(numberResults=2, webhookURL="http://127.0.0.1:9/hook")
+    before = time.time()
+    await client.post("/v1", json=[t])
+    assert await engine.drain(5)
+    shown = (await client.get(f"/_mock/tasks/{t['taskUUID']}")).json()
+    assert set(shown) == {
+        "taskUUID", "status", "deliveryMethod", "numberResults", "completed", "createdAt", "finishedAt",
+        "latency", "injectedFailure", "webhookURL", "uploadEndpoint", "results", "error",
+    }  # fmt: skip
+    assert (shown["taskUUID"], shown["status"], shown["deliveryMethod"]) == (t["taskUUID"], "success", "sync")
+    assert (shown["numberResults"], shown["completed"], len(shown["results"])) == (2, 2, 2)
+    assert before <= shown["createdAt"] <= shown["finishedAt"] <= time.time()
+    assert (shown["latency"], shown["injectedFailure"], shown["error"]) == (0.0, None, None)
+    assert (shown["webhookURL"], shown["uploadEndpoint"]) == ("http://127.0.0.1:9/hook", None)
+    assert all("imageBase64Data" not in r and r["taskUUID"] == t["taskUUID"] for r in shown["results"])
+    assert (await client.get("/_mock/tasks")).json() == [shown]
+    await client.aclose()
+    await engine.aclose(0)
+
+
+async def test_the_task_list_shows_an_injected_failure_and_its_error() -> None:
+    engine, client = await started(failure_rate=1.0, latency_min=0.25, latency_max=0.25)
+    t = task(deliveryMethod="async", uploadEndpoint="http://127.0.0.1:9/put")
+    await client.post("/v1", json=[t])
+    assert await engine.drain(5)
+    shown = (await client.get(f"/_mock/tasks/{t['taskUUID']}")).json()
+    assert (shown["status"], shown["deliveryMethod"], shown["completed"]) == ("error", "async", 0)
+    assert (shown["latency"], shown["injectedFailure"]) == (0.25, "providerError")
+    assert (shown["error"]["code"], shown["error"]["taskUUID"]) == ("providerError", t["taskUUID"])
+    assert shown["uploadEndpoint"] == "http://127.0.0.1:9/put" and shown["finishedAt"] is not None
+    await client.aclose()
+    await engine.aclose(0)
+
+
+async def test_task_details_of_a_running_task_end_in_a_processing_item(
+    mock: tuple[MockEngine, httpx.AsyncClient],
+) -> None:
+    engine, client = mock
+    engine.configure({"latency_min": 30, "latency_max": 30})
+    t = task(deliveryMethod="async")
+    await client.post("/v1", json=[t])
+    [details], errors = engine.task_details(t["taskUUID"])
+    assert errors == []
+    assert details["response"] == {
+        "data": [{"taskType": "imageInference", "taskUUID": t["taskUUID"], "status": "processing"}]
+    }
+    assert details["request"][0]["taskUUID"] == t["taskUUID"]
+
+
+async def test_task_details_of_a_failed_task_carry_its_error() -> None:
+    engine, client = await started(failure_rate=1.0)
+    t = task()
+    await client.post("/v1", json=[t])
+    [details], _ = engine.task_details(t["taskUUID"])
+    assert details["response"]["data"] == []
+    [error] = details["response"]["errors"]
+    assert (error["code"], error["taskUUID"]) == ("providerError", t["taskUUID"])
+    await client.aclose()
+    await engine.aclose(0)
+
+
+async def test_task_details_repeat_the_request_array_the_task_came_in() -> None:
+    engine, client = await started()
+    first, second = task(), task(positivePrompt="another")
+    await client.post("/v1", json=[first, second])
+    [details], _ = engine.task_details(second["taskUUID"])
+    assert [item["taskUUID"] for item in details["request"]] == [first["taskUUID"], second["taskUUID"]]
+    run = engine.task(second["taskUUID"])
+    assert run is not None
+    run.request = None  # a task started without one (MockEngine.submit's default): the task alone
+    [details], _ = engine.task_details(second["taskUUID"])
+    assert [item["taskUUID"] for item in details["request"]] == [second["taskUUID"]]
+    await client.aclose()
+    await engine.aclose(0)
+
+
+@pytest.mark.parametrize(("method", "task_type"), [("get_response", "getResponse"), ("task_details", "getTaskDetails")])
+async def test_an_unknown_task_is_reported_with_the_uuid_asked_for(
+    mock: tuple[MockEngine, httpx.AsyncClient], method: str, task_type: str
+) -> None:
+    engine, _ = mock
+    unknown = str(uuid.uuid4())
+    data, [error] = getattr(engine, method)(unknown)
+    assert data == []
+    assert (error["code"], error["taskType"], error["parameter"]) == ("taskNotFound", task_type, "taskUUID")
+    assert (error["taskUUID"], error["value"]) == (unknown, unknown)
+    assert error["message"].startswith(f"No task {unknown} is known")
+    # a taskUUID that is not a string at all: reported as sent, with no taskUUID to echo
+    data, [error] = getattr(engine, method)(123)
+    assert (data, error["code"], error["value"], error.get("taskUUID")) == ([], "taskNotFound", 123, None)
+
+
+async def test_the_rate_limit_error_rounds_the_wait_up_to_whole_seconds(
+    mock: tuple[MockEngine, httpx.AsyncClient],
+) -> None:
+    engine, _ = mock
+    for retry_after, seconds in [(0.0, 1), (0.3, 1), (1.0, 1), (1.2, 2)]:
+        waited, error = engine.rate_limit_error(retry_after, task_type="imageInference")
+        assert (waited, error["code"], error["hint"]) == (seconds, "rateLimitExceeded", f"retry after {seconds} s")
+        assert error["taskType"] == "imageInference"
+
+
+async def test_a_request_fault_error_names_the_task_it_answers(mock: tuple[MockEngine, httpx.AsyncClient]) -> None:
+    engine, _ = mock
+    status, error = engine.request_fault_error("serviceUnavailable", task_type="imageInference", task_uuid="t-1")
+    assert (status, error["code"], error["taskType"], error["taskUUID"]) == (
+        503, "serviceUnavailable", "imageInference", "t-1"
+    )  # fmt: skip
+
+
+async def test_reset_puts_the_start_up_settings_back_unless_asked_to_keep_them() -> None:
+    engine = MockEngine(MockConfig(seed=7))
+    engine.configure({"failure_rate": 1.0})
+    engine.reset(keep_config=True)
+    assert engine.config.failure_rate == 1.0
+    engine.reset()
+    assert engine.config == MockConfig(seed=7)
+    await engine.aclose(0)
+
+
+async def test_every_reset_disowns_the_deliveries_started_before_it() -> None:
+    # each reset starts a new generation: a delivery of an earlier one (cancelled) never shows up in the list
+    release = asyncio.Event()
+    held: list[httpx.Request] = []
+
+    async def hold(request: httpx.Request) -> httpx.Response:
+        held.append(request)
+        await release.wait()
+        return httpx.Response(204)
+
+    engine = MockEngine(MockConfig(), outbound_transport=httpx.MockTransport(hold))
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(engine=engine)),
+        base_url="http://mock.localhost",
+        headers={"Authorization": "Bearer k"},
+    )
+    for _ in range(2):  # two resets in a row, each with a delivery in flight
+        await client.post("/v1", json=[task(webhookURL="http://127.0.0.1:9/hook")])
+        for _ in range(500):  # (5 s at most)
+            if held:
+                break
+            await engine.drain(0.01)
+        assert held, "the delivery never started"
+        held.clear()
+        engine.reset()
+        await engine.drain(0.05)  # the cancelled delivery's last words come in after the reset
+    fresh = task(webhookURL="http://127.0.0.1:9/hook")
+    await client.post("/v1", json=[fresh])
+    release.set()
+    assert await engine.drain(5)
+    assert [(d["taskUUID"], d["outcome"]) for d in engine.deliveries()] == [(fresh["taskUUID"], "delivered")]
+    await client.aclose()
+    await engine.aclose(0)
+
+
+async def test_drain_without_a_timeout_waits_until_idle(mock: tuple[MockEngine, httpx.AsyncClient]) -> None:
+    engine, client = mock
+    engine.configure({"latency_min": 0.05, "latency_max": 0.05})
+    t = task(deliveryMethod="async")
+    await client.post("/v1", json=[t])
+    assert await engine.drain() is True
+    assert engine.pending == 0
+    run = engine.task(t["taskUUID"])
+    assert run is not None and run.status == "success"
+
+
+async def test_uploads_are_recorded_with_their_own_stable_ids() -> None:
+    receiver = Receiver()
+    engine, client = await started(receiver)
+    t = task(numberResults=2, uploadEndpoint="http://127.0.0.1:9/bucket/out", webhookURL="http://127.0.0.1:9/hook")
+    await client.post("/v1", json=[t])
+    assert await engine.drain(5)
+    deliveries = engine.deliveries()
+    uploads = [d for d in deliveries if d["kind"] == "upload"]
+    webhooks = [d for d in deliveries if d["kind"] == "webhook"]
+    assert len(uploads) == 2 and len(webhooks) == 2
+    results = (await client.get(f"/_mock/tasks/{t['taskUUID']}")).json()["results"]
+    assert {d["imageUUID"] for d in uploads} == {r["imageUUID"] for r in results}
+    assert all(d["taskUUID"] == t["taskUUID"] and d["outcome"] == "delivered" for d in uploads)
+    ids = [d["deliveryId"] for d in deliveries]
+    assert len(set(ids)) == 4 and all(uuid.UUID(i).version == 4 for i in ids)
+    puts = [c for c in receiver.calls if c.method == "PUT"]
+    assert sorted(c.headers["X-Delivery-ID"] for c in puts) == sorted(d["deliveryId"] for d in uploads)
+    await client.aclose()
+    await engine.aclose(0)
