@@ -246,3 +246,29 @@ async def test_uploads_are_recorded_with_their_own_stable_ids() -> None:
     assert sorted(c.headers["X-Delivery-ID"] for c in puts) == sorted(d["deliveryId"] for d in uploads)
     await client.aclose()
     await engine.aclose(0)
+
+
+async def test_drain_says_so_when_work_outlasts_its_timeout(mock: tuple[MockEngine, httpx.AsyncClient]) -> None:
+    engine, client = mock
+    engine.configure({"latency_min": 30, "latency_max": 30})
+    await client.post("/v1", json=[task(deliveryMethod="async")])
+    assert await engine.drain(0.05) is False
+    assert engine.pending == 1
+
+
+async def test_the_remix_strength_shapes_the_image() -> None:
+    # the same task (same taskUUID, so the same seed) but for remixStrength gives another picture
+    same_uuid = str(uuid.uuid4())
+
+    async def image(strength: int) -> bytes:
+        engine, client = await started()
+        t = task(taskUUID=same_uuid)
+        t["providerSettings"] = {"ideogram": {**t["providerSettings"]["ideogram"], "remixStrength": strength}}
+        [result] = (await client.post("/v1", json=[t])).json()["data"]
+        content = (await client.get(httpx.URL(result["imageURL"]).path)).content
+        await client.aclose()
+        await engine.aclose(0)
+        return content
+
+    weak, strong, weak_again = await image(10), await image(90), await image(10)
+    assert weak == weak_again and weak != strong
