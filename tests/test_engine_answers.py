@@ -15,7 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
+from ideogram_kit.codes import documentation_url
 from ideogram_mock import MockConfig, MockEngine, create_app
+from ideogram_mock.delivery import check_target
 
 pytestmark = pytest.mark.anyio
 TASK = json.loads((Path(__file__).resolve().parent.parent / "examples" / "docs-example.json").read_text())
@@ -272,3 +274,80 @@ async def test_the_remix_strength_shapes_the_image() -> None:
 
     weak, strong, weak_again = await image(10), await image(90), await image(10)
     assert weak == weak_again and weak != strong
+
+
+async def test_a_reused_task_uuid_gets_the_whole_conflict_error(mock: tuple[MockEngine, httpx.AsyncClient]) -> None:
+    _, client = mock
+    t = task()
+    await client.post("/v1", json=[t])
+    [error] = (await client.post("/v1", json=[t])).json()["errors"]
+    assert error == {
+        "code": "conflictTaskUUID",
+        "message": f"Conflicting taskUUID '{t['taskUUID']}': a task the server still knows already uses it. "
+        "Every task needs its own UUID v4.",
+        "documentation": documentation_url("taskUUID"),
+        "type": "string",
+        "parameter": "taskUUID",
+        "value": t["taskUUID"],
+        "hint": "give every task its own uuid4(), or POST /_mock/reset",
+        "taskType": "imageInference",
+        "taskUUID": t["taskUUID"],
+    }
+
+
+async def test_an_outbound_target_off_the_allow_list_gets_the_whole_error(
+    mock: tuple[MockEngine, httpx.AsyncClient],
+) -> None:
+    _, client = mock
+    t = task(uploadEndpoint="https://bucket.example/put")
+    [error] = (await client.post("/v1", json=[t])).json()["errors"]
+    assert error == {
+        "code": "forbiddenOutboundTarget",
+        "message": check_target("https://bucket.example/put", ()),
+        "parameter": "uploadEndpoint",
+        "value": "https://bucket.example/put",
+        "hint": "use a loopback URL, or add the host to outbound_allow",
+        "taskType": "imageInference",
+        "taskUUID": t["taskUUID"],
+    }
+
+
+async def test_a_task_the_schema_refuses_is_not_also_judged_by_the_engine_s_rules(
+    mock: tuple[MockEngine, httpx.AsyncClient],
+) -> None:
+    # one report per mistake: the schema's errors alone, not the engine's rules on top
+    engine, _ = mock
+    codes = [e.code for e in engine.check([task(width=3, webhookURL="https://hooks.example/x")])[0]]
+    assert codes and "forbiddenOutboundTarget" not in codes
+
+
+async def test_the_delivery_log_size_can_change_at_run_time() -> None:
+    receiver = Receiver()
+    engine, client = await started(receiver)
+    engine.configure({"delivery_log_size": 2})
+    tasks = [task(webhookURL="http://127.0.0.1:9/hook") for _ in range(3)]
+    for t in tasks:
+        await client.post("/v1", json=[t])
+    assert await engine.drain(5)
+    assert len(receiver.calls) == 3
+    assert [d["taskUUID"] for d in engine.deliveries()] == [t["taskUUID"] for t in tasks[1:]]  # the newest two
+    await client.aclose()
+    await engine.aclose(0)
+
+
+async def test_too_many_tasks_speaks_of_a_request_unless_told_otherwise() -> None:
+    engine = MockEngine(MockConfig(max_tasks_per_request=2))
+    error = engine.too_many_tasks([{}, {}, {}])
+    assert error is not None and error["message"] == "The request has 3 tasks; the limit is 2 (max_tasks_per_request)."
+    assert error["hint"] == "split the tasks over several requests"
+    assert engine.too_many_tasks([{}, {}]) is None
+    await engine.aclose(0)
+
+
+async def test_aclose_waits_only_the_grace_it_is_given() -> None:
+    engine, client = await started(shutdown_grace=60.0, latency_min=60.0, latency_max=60.0)
+    await client.post("/v1", json=[task(deliveryMethod="async")])
+    started_at = time.monotonic()
+    assert await engine.aclose(grace=0.05) == {"finished": 0, "cancelled": 1}
+    assert time.monotonic() - started_at < 5
+    await client.aclose()
