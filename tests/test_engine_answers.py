@@ -18,6 +18,7 @@ import pytest
 from ideogram_kit.codes import documentation_url
 from ideogram_mock import MockConfig, MockEngine, create_app
 from ideogram_mock.delivery import check_target
+from ideogram_mock.tasks import TaskRun
 
 pytestmark = pytest.mark.anyio
 TASK = json.loads((Path(__file__).resolve().parent.parent / "examples" / "docs-example.json").read_text())
@@ -351,3 +352,93 @@ async def test_aclose_waits_only_the_grace_it_is_given() -> None:
     assert await engine.aclose(grace=0.05) == {"finished": 0, "cancelled": 1}
     assert time.monotonic() - started_at < 5
     await client.aclose()
+
+
+async def test_the_change_counter_grows_with_every_change(mock: tuple[MockEngine, httpx.AsyncClient]) -> None:
+    # the dashboard and long-polling clients wait for it to move
+    engine, client = mock
+    seen = [engine.changes]
+    for _ in range(3):
+        await client.post("/v1", json=[task()])
+        seen.append(engine.changes)
+    assert seen == sorted(set(seen)), seen  # strictly growing
+
+
+async def test_too_many_images_speaks_of_a_request_unless_told_otherwise() -> None:
+    engine = MockEngine(MockConfig(max_images_per_request=2))
+    error = engine.too_many_images([{"taskType": "imageInference", "numberResults": 3}], {})
+    assert error is not None and "request" in error["message"] and "None" not in error["message"]
+    await engine.aclose(0)
+
+
+async def test_on_task_is_handed_each_task_before_it_runs() -> None:
+    # (the pytest plugin overrides MockEngine.on_task for fail_next)
+    seen: list[str] = []
+
+    class Watching(MockEngine):
+        def on_task(self, run: TaskRun) -> None:
+            seen.append(run.task_uuid)
+
+    engine = Watching(MockConfig())
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(engine=engine)),
+        base_url="http://mock.localhost",
+        headers={"Authorization": "Bearer k"},
+    )
+    t = task()
+    await client.post("/v1", json=[t])
+    assert seen == [t["taskUUID"]]
+    await client.aclose()
+    await engine.aclose(0)
+
+
+async def test_latency_is_the_whole_task_s_not_each_image_s() -> None:
+    engine, client = await started(latency_min=0.3, latency_max=0.3)
+    began = time.monotonic()
+    response = await client.post("/v1", json=[task(numberResults=4)])
+    took = time.monotonic() - began
+    assert len(response.json()["data"]) == 4
+    assert 0.3 <= took < 1.0, took  # four images in 0.3 s, not 4 x 0.3 s
+    await client.aclose()
+    await engine.aclose(0)
+
+
+async def test_a_task_cut_short_by_shutdown_ends_in_a_whole_error_item() -> None:
+    engine, client = await started(latency_min=60.0, latency_max=60.0)
+    t = task(deliveryMethod="async")
+    await client.post("/v1", json=[t])
+    await engine.aclose(0)
+    run = engine.task(t["taskUUID"])
+    assert run is not None and run.error is not None
+    assert (run.error["code"], run.error["taskType"], run.error["taskUUID"]) == (
+        "providerError", "imageInference", t["taskUUID"]
+    )  # fmt: skip
+    await client.aclose()
+
+
+async def test_failed_tasks_webhooks_carry_ids_of_their_own() -> None:
+    receiver = Receiver()
+    engine, client = await started(receiver, failure_rate=1.0)
+    for _ in range(2):
+        await client.post("/v1", json=[task(webhookURL="http://127.0.0.1:9/hook")])
+    assert await engine.drain(5)
+    ids = [call.headers["X-Delivery-ID"] for call in receiver.calls]
+    assert len(ids) == 2 and ids[0] != ids[1]
+    await client.aclose()
+    await engine.aclose(0)
+
+
+async def test_the_style_shapes_the_image() -> None:
+    same_uuid = str(uuid.uuid4())
+
+    async def image(style: str) -> bytes:
+        engine, client = await started()
+        t = task(taskUUID=same_uuid)
+        t["providerSettings"] = {"ideogram": {**t["providerSettings"]["ideogram"], "styleType": style}}
+        [result] = (await client.post("/v1", json=[t])).json()["data"]
+        content = (await client.get(httpx.URL(result["imageURL"]).path)).content
+        await client.aclose()
+        await engine.aclose(0)
+        return content
+
+    assert await image("RENDER_3D") == await image("RENDER_3D") != await image("ANIME")
