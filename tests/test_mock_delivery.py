@@ -396,6 +396,12 @@ async def test_the_per_host_limit_holds_while_a_host_s_deliveries_come_and_go() 
     assert receiver.most_in_flight == 2
     delivered = [x["taskUUID"] for x in engine.deliveries() if x["outcome"] == "delivered"]
     assert sorted(delivered) == sorted([a, b, c, d, e])
+    f, g = str(uuid.uuid4()), str(uuid.uuid4())
+    await post(f, g)  # all pumps ended: the host has both places again
+    await settle(engine, lambda: receiver.in_flight == [f, g])
+    receiver.release(f)
+    receiver.release(g)
+    assert await engine.drain(5)
     await client.aclose()
     await engine.aclose()
 
@@ -504,3 +510,35 @@ def test_loopback_addresses_count_in_brackets_too() -> None:
     # (a Host header names an IPv6 address in brackets: the guard asks about "[::1]")
     assert is_loopback_address("[::1]") and is_loopback_address("::1") and is_loopback_address("127.0.0.2")
     assert not is_loopback_address("[::2]") and not is_loopback_address("localhost")
+
+
+async def test_each_retry_waits_its_own_seeded_delay() -> None:
+    # the jitter is seeded per delivery: receivers failing together are retried at different times
+    cfg = MockConfig(delivery_base_delay=0.1, delivery_jitter=0.5, delivery_attempts=2)
+
+    def fail_first(request: httpx.Request) -> httpx.Response:
+        request.read()
+        return httpx.Response(500 if request.headers["X-Delivery-Attempt"] == "1" else 204)
+
+    engine = MockEngine(cfg, outbound_transport=httpx.MockTransport(fail_first))
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(engine=engine)),
+        base_url="http://mock.localhost",
+        headers={"Authorization": "Bearer k"},
+    )
+    for n in range(16):
+        t = task(taskUUID=f"1c6c4f80-2a52-4f6e-9d1c-5a3b9e7d20{n:02d}", webhookURL="http://127.0.0.1:9/hook")
+        await client.post("/v1", json=[t])
+    assert await engine.drain(5)
+    by_id: dict[str, list[dict[str, Any]]] = {}
+    for attempt in engine.deliveries():
+        by_id.setdefault(attempt["deliveryId"], []).append(attempt)
+    assert len(by_id) == 16
+    waits = {}
+    for delivery_id, (first, second) in by_id.items():
+        assert (first["outcome"], second["outcome"]) == ("failed", "delivered")
+        waits[delivery_id] = retry_delay(cfg, delivery_id, 1)
+        assert second["at"] - first["at"] >= waits[delivery_id] - 0.005, (delivery_id, waits[delivery_id])
+    assert min(waits.values()) < 0.07 and max(waits.values()) > 0.135  # spread over the band [0.05, 0.15]
+    await client.aclose()
+    await engine.aclose()
