@@ -442,3 +442,28 @@ async def test_the_style_shapes_the_image() -> None:
         return content
 
     assert await image("RENDER_3D") == await image("RENDER_3D") != await image("ANIME")
+
+
+async def test_every_image_of_a_task_gets_its_own_content_check(mock: tuple[MockEngine, httpx.AsyncClient]) -> None:
+    engine, client = mock
+    engine.configure({"nsfw_rate": 1.0})
+    t = task(numberResults=3, safety={"checkContent": True})
+    data = (await client.post("/v1", json=[t])).json()["data"]
+    assert [item["NSFWContent"] for item in data] == [True, True, True]
+
+
+async def test_a_remix_of_a_mock_image_starts_from_that_image() -> None:
+    # a referenceImages entry naming an image the mock issued is that image, not an unknown picture
+    first_uuid, remix_uuid = str(uuid.uuid4()), str(uuid.uuid4())
+
+    async def remix_after(prompt: str) -> bytes:
+        engine, client = await started()
+        [issued] = (await client.post("/v1", json=[task(taskUUID=first_uuid, positivePrompt=prompt)])).json()["data"]
+        remix = task(taskUUID=remix_uuid, inputs={"referenceImages": [issued["imageUUID"]]})
+        [result] = (await client.post("/v1", json=[remix])).json()["data"]
+        content = (await client.get(httpx.URL(result["imageURL"]).path)).content
+        await client.aclose()
+        await engine.aclose(0)
+        return content
+
+    assert await remix_after("a red fox") == await remix_after("a red fox") != await remix_after("a blue whale")
