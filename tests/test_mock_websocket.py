@@ -422,3 +422,34 @@ async def test_errors_details_and_faults_over_the_socket(server: BackgroundServe
         assert await recv(ws) == {"data": [{"taskType": "ping", "pong": True}]}
     finally:
         server.engine.configure({"request_failure_rate": 0.0})
+
+
+async def test_tasks_before_authentication_are_refused_one_by_one(server: BackgroundServer) -> None:
+    # each task of a frame sent before the authentication task gets its own missingApiKey, naming it
+    async with connect(ws_url(server)) as client:
+        first, second = task(), task()
+        await send(client, first, {"taskType": "ping", "ping": True}, second, 7)
+        reply = await recv(client)
+        assert [(e["code"], e["parameter"]) for e in reply["errors"]] == [("missingApiKey", "apiKey")] * 4
+        assert [(e.get("taskType"), e.get("taskUUID")) for e in reply["errors"]] == [
+            ("imageInference", first["taskUUID"]), ("ping", None), ("imageInference", second["taskUUID"]), (None, None)
+        ]  # fmt: skip
+        assert reply["errors"][0]["message"].startswith("Not authenticated: the first frame must be")
+
+
+async def test_a_close_reason_is_cut_to_the_protocol_s_123_bytes_on_a_character_boundary() -> None:
+    from ideogram_mock.websocket import _close
+
+    class Closing:
+        def __init__(self) -> None:
+            self.closed: list[tuple[int, str]] = []
+
+        async def close(self, code: int, reason: str) -> None:
+            self.closed.append((code, reason))
+
+    socket = Closing()
+    await _close(socket, 1008, "é" * 100)  # type: ignore[arg-type]  # 200 bytes in UTF-8
+    [(code, reason)] = socket.closed
+    assert code == 1008 and reason == "é" * 60 + "..." and len(reason.encode()) <= 123
+    await _close(socket, 1000, "short")  # type: ignore[arg-type]
+    assert socket.closed[-1] == (1000, "short")
