@@ -103,7 +103,7 @@ TARGETS: dict[str, Target] = {
     ),
     "plugin_engine": Target(
         ("src/ideogram_kit/plugin_engine.py",),
-        ("tests/test_plugin.py", "tests/test_plugin_pytester.py"),
+        ("tests/test_failure_report.py", "tests/test_plugin.py", "tests/test_plugin_pytester.py"),
     ),
 }
 
