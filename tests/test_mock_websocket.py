@@ -453,3 +453,13 @@ async def test_a_close_reason_is_cut_to_the_protocol_s_123_bytes_on_a_character_
     assert code == 1008 and reason == "é" * 60 + "..." and len(reason.encode()) <= 123
     await _close(socket, 1000, "short")  # type: ignore[arg-type]
     assert socket.closed[-1] == (1000, "short")
+
+
+async def test_the_authentication_frame_is_logged_with_the_session_it_opened(server: BackgroundServer) -> None:
+    server.engine.reset()
+    async with connect(ws_url(server)) as client:
+        await send(client, {"taskType": "authentication", "apiKey": "any-key"})
+        session = (await recv(client))["data"][0]["connectionSessionUUID"]
+        async with httpx.AsyncClient() as http:
+            [entry] = (await http.get(f"{server.url}/_mock/requests")).json()
+    assert (entry["transport"], entry["connectionSessionUUID"]) == ("ws", session)
