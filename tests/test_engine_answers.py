@@ -79,6 +79,7 @@ async def test_the_task_list_shows_each_task_s_settings_fate_and_outcome() -> No
     assert (shown["latency"], shown["injectedFailure"], shown["error"]) == (0.0, None, None)
     assert (shown["webhookURL"], shown["uploadEndpoint"]) == ("http://127.0.0.1:9/hook", None)
     assert all("imageBase64Data" not in r and r["taskUUID"] == t["taskUUID"] for r in shown["results"])
+    assert all(uuid.UUID(r["imageUUID"]).version == 4 for r in shown["results"])  # as Runware's are
     assert (await client.get("/_mock/tasks")).json() == [shown]
     await client.aclose()
     await engine.aclose(0)
