@@ -149,6 +149,11 @@ class MockEngine:
         self.touch()
         return self._config
 
+    def bound_to(self, port: int) -> None:
+        """The server bound ``port``: the config (and what :meth:`reset` restores) shows it."""
+        self._startup_config = self._startup_config.replace(port=port)
+        self.configure({"port": port})
+
     def reset(self, *, keep_config: bool = False) -> None:
         """Forget every task, image, logged request and delivery; restart the fault plan.
 
