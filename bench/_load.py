@@ -191,13 +191,18 @@ class Run:
         return self.server_cpu_s * 1000 / self.requests if self.requests else float("nan")
 
     @property
+    def server_cores(self) -> float:
+        return self.server_cpu_s / self.seconds if self.seconds else float("nan")
+
+    @property
     def client_cores(self) -> float:
         return self.client_cpu_s / self.seconds if self.seconds else float("nan")
 
     def line(self, name: str, unit: str = "req") -> str:
         text = (
             f"{name:<40}: {self.rps:7.0f} {unit}/s  p50 {self.p50_ms:6.2f} ms  p99 {self.p99_ms:7.2f} ms"
-            f"  server CPU {self.server_ms_per_request:.3f} ms/{unit}  client CPU {self.client_cores:.2f} cores"
+            f"  server CPU {self.server_ms_per_request:.3f} ms/{unit} ({self.server_cores:.2f} cores)"
+            f"  client CPU {self.client_cores:.2f} cores"
         )
         if self.failed:
             text += f"  !! {self.failed} of {self.requests} NOT 200"
@@ -277,8 +282,8 @@ def measure(server: Server, path: str, seconds: float, connections: int = 16, *,
     before = server.cpu()
     if kind == "http" and have_wrk():
         run = wrk(server.url + path, seconds, connections)
-    else:
-        run = drive(server.port, path, seconds, connections, kind=kind, **how)
+    else:  # "ws", "raw-http" (HTTP from the client processes even when wrk is installed), or no wrk
+        run = drive(server.port, path, seconds, connections, kind="ws" if kind == "ws" else "http", **how)
     run.server_cpu_s = server.cpu() - before
     return run
 
