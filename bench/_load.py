@@ -73,7 +73,7 @@ def bare_argv(port: int, http: str, loop: str) -> list[str]:
 
 
 def mock_argv(port: int, *extra: str) -> list[str]:
-    return [str(CLI), "serve", "--port", str(port), "--log-level", "error", *extra]
+    return [str(CLI), "serve", "--port", str(port), *extra]
 
 
 class Server:

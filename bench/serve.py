@@ -173,7 +173,7 @@ def compare(args: argparse.Namespace) -> None:
         if name in medians:
             failed = medians[name]["failed"]
             print(
-                f"answers: {name}: every answer 200 (no Non-2xx line)"
+                f"answers: {name}: every answer 200" + (" (wrk: no Non-2xx line)" if have_wrk() else "")
                 if not failed
                 else f"answers: {name}: !! {failed:.0f} answers were NOT 200"
             )
