@@ -418,13 +418,23 @@ def _client(
     port: int, path: str, kind: str, sockets: int, in_flight: int, seconds: float, ready: Any, go: Event, out: Any
 ) -> None:
     """One client process: ``sockets`` connections, ``in_flight`` tasks outstanding on each."""
-    conns = [_Conn(port, path, kind) for _ in range(sockets)]
-    selector = selectors.DefaultSelector()
-    for conn in conns:
-        conn.sock.setblocking(False)
-        selector.register(conn.sock, selectors.EVENT_READ, conn)
+    try:
+        conns = [_Conn(port, path, kind) for _ in range(sockets)]
+    except Exception as exc:
+        ready.put(f"a client process could not connect: {exc!r}")
+        return
     ready.put(None)
     go.wait()
+    try:
+        out.put(_run_load(conns, kind, in_flight, seconds))
+    except Exception as exc:
+        out.put(f"a client process failed: {exc!r}")
+
+
+def _run_load(conns: list[_Conn], kind: str, in_flight: int, seconds: float) -> tuple[list[float], int]:
+    selector = selectors.DefaultSelector()
+    for conn in conns:  # blocking sockets: recv follows readiness, sendall of a small request never waits long
+        selector.register(conn.sock, selectors.EVENT_READ, conn)
     latencies: list[float] = []
     failed = 0
     start = time.perf_counter()
@@ -459,7 +469,7 @@ def _client(
                     conn.send_task()
     for conn in conns:
         conn.sock.close()
-    out.put((latencies, failed))
+    return latencies, failed
 
 
 def drive(
@@ -484,12 +494,21 @@ def drive(
     ]
     for worker in workers:
         worker.start()
-    for _ in workers:
-        ready.get(timeout=30)
-    go.set()
-    results = [out.get(timeout=seconds + 60) for _ in workers]
-    for worker in workers:
-        worker.join(10)
+    try:
+        problems = [ready.get(timeout=30) for _ in workers]
+        go.set()
+        if any(problems):
+            raise RuntimeError("; ".join(p for p in problems if p))
+        results = [out.get(timeout=seconds + 60) for _ in workers]
+        problems = [result for result in results if isinstance(result, str)]
+        if problems:
+            raise RuntimeError("; ".join(problems))
+    finally:
+        for worker in workers:
+            worker.join(10)
+            if worker.is_alive():
+                worker.terminate()
+                worker.join()
     latencies = [x for lat, _ in results for x in lat]
     cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [float("nan")] * 99
     run = Run(
