@@ -312,11 +312,15 @@ class IdeogramMock(_MockControls):
         if not self._thread().run(self.engine.drain(timeout)):
             raise TimeoutError(f"the mock still had {self.engine.pending} background tasks after {timeout} s")
 
-    def reset(self) -> None:
-        """Forget tasks, images, logs, deliveries, knobs and recorded invalid payloads."""
+    def reset(self, *, keep_config: bool = False) -> None:
+        """Forget everything: tasks, images, the request and delivery logs, the webhooks sent, the
+        knobs (``fail_next``, ``respond_with``) and the recorded invalid payloads; running tasks and
+        pending deliveries are cancelled. The settings go back to the ones this mock started with
+        (the test's: ini keys, options and marker), undoing ``configure()``, ``set_latency()`` and
+        the like, unless ``keep_config`` is true (``MockEngine.reset(keep_config=...)``)."""
 
         def reset() -> None:
-            self.engine.reset()
+            self.engine.reset(keep_config=keep_config)
             self.engine.forget()
             self._outbound.clear()
 
