@@ -36,7 +36,6 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -127,6 +126,7 @@ class MockEngine:
         self._background: set[asyncio.Task[Any]] = set()
         self._generation = 0
         self._changes = 0
+        self._touch = self.touch
         self._next_prune = -math.inf
 
     # -- configuration and lifecycle -----------------------------------------------------------
@@ -432,7 +432,7 @@ class MockEngine:
         number = int(task.get("numberResults", default("numberResults")))
         run = TaskRun(task, cfg, self._faults.task(number), cfg.public_base_url or base_url, request)
         self.on_task(run)
-        run.on_change = self.touch
+        run.on_change = self._touch  # one bound method for every run
         self._tasks.add(run.task_uuid.lower(), run)
         self._forgotten(self._tasks.evict_over(cfg.max_tasks))  # finished only, oldest first: O(1) per task
         return run
@@ -452,6 +452,9 @@ class MockEngine:
         other: the caller then gets the run with its "cancelled" error, not an exception.
         """
         run = self._register(task, base_url, request)
+        if not run.fate.latency and run.task.get("outputType", default("outputType")) == "URL":
+            await self._execute(run)  # nothing in it waits (no latency, no encoding): no background work needed
+            return run
         job = self._start(run)
         await asyncio.wait({job})
         if not job.cancelled():
@@ -510,7 +513,7 @@ class MockEngine:
         cfg = self._config
         if run._recipe is None:
             run._recipe = base_recipe(task)
-        recipe = replace(run._recipe, seed=run.seeds[index])
+        recipe = run._recipe._replace(seed=run.seeds[index])
         image_uuid = run.image_uuids[index]
         output_type = task.get("outputType", default("outputType"))
         ttl = task.get("ttl", cfg.image_ttl) if output_type == "URL" else cfg.image_ttl

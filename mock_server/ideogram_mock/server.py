@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import math
 import socket
 import sys
@@ -133,6 +134,10 @@ def serve(config: MockConfig | None = None, *, out: TextIO | None = None, log_le
     out.write(f"ideogram mock: Runware endpoint for ideogram:1@2 at {url}/v1 and {ws_url}/v1 (Ctrl+C to stop)\n")
     out.write(f"ideogram mock: dashboard at {url}/, inspection at {url}/_mock/requests, API at {url}/openapi.json\n")
     out.flush()
+    # What start-up made lives as long as the process: out of the garbage collector's sight, full
+    # collections only walk what the server keeps (tasks, images, logs), not the code it loaded.
+    gc.collect()
+    gc.freeze()
     try:
         _run(server.serve(sockets=[sock]), engine)
     except KeyboardInterrupt:  # pragma: no cover - a second Ctrl+C during shutdown

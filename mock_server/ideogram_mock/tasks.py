@@ -110,9 +110,10 @@ class TaskRun:
             while (s := int.from_bytes(digest("seed", config.seed, key, i, n)[:4], "big") & 0x7FFFFFFF) in seeds:
                 n += 1  # pragma: no cover - a 31-bit collision
             seeds.append(s)
-        self.seeds = seeds
-        self.image_uuids = [str(uuid.UUID(bytes=digest("image", config.seed, key, i)[:16], version=4))
-                            for i in range(self.expected)]  # fmt: skip
+        # tuples of atomic values: untracked by the garbage collector once it has seen them
+        self.seeds = tuple(seeds)
+        self.image_uuids = tuple(str(uuid.UUID(bytes=digest("image", config.seed, key, i)[:16], version=4))
+                                 for i in range(self.expected))  # fmt: skip
 
     @property
     def done(self) -> bool:
