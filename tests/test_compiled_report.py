@@ -157,6 +157,16 @@ def test_a_mapping_that_answers_missing_keys_is_still_missing_them() -> None:
     assert "taskUUID" not in task
 
 
+def test_did_you_mean_answers_are_remembered_for_short_keys_only() -> None:
+    """Repeated mistakes cost no second difflib run; a hostile body's long keys take no memory."""
+    long_key = "remixStrenght" + "x" * 60
+    task = {**DOCS_EXAMPLE, "providerSettings": {"ideogram": {"remixStrenght": 1, long_key: 2}}}
+    validation._remembered_suggestion.cache_clear()
+    assert_same([task])
+    assert [e.suggestion for e in validate(task)] == ["providerSettings.ideogram.remixStrength", None]
+    assert validation._remembered_suggestion.cache_info().currsize == 1
+
+
 def test_without_the_compiler_the_report_falls_back_to_jsonschema() -> None:
     """A schema edit the compiler lacks makes the report slower, never different."""
     payload = [{**DOCS_EXAMPLE, "width": 1000, "negativePrompt": ""}, {"taskType": "pong"}]

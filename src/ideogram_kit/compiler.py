@@ -2,21 +2,18 @@
 
 Two products, both plain Python source (like fastjsonschema's):
 
-- :func:`compile_predicate`: ``f(instance) -> bool``, the validator's answer to "is this payload
-  valid?". ``$ref`` targets are inlined (a recursive one is called), simple ``if``/``anyOf``/
-  ``oneOf``/``not`` branches become inline expressions, anything else one function per schema.
-- :func:`compile_error_collector`: ``f(instance)`` yielding one :class:`RawError` per failing
-  keyword (path, keyword, schema node, instance), **the same errors in the same order** as
-  jsonschema's ``Draft202012Validator.iter_errors``: keywords in the schema's key order, type
-  tests as jsonschema's type checker makes them. A subtree is descended only when a predicate
-  says it is invalid, so the valid parts of an invalid payload cost one predicate call each.
+- :func:`compile_predicate`: ``f(instance) -> bool``. ``$ref`` targets are inlined (a recursive
+  one is called), simple subschemas become inline expressions, the rest one function each.
+- :func:`compile_error_collector`: ``f(instance)`` yielding a :class:`RawError` (path, keyword,
+  schema node, instance) per failing keyword: **the errors of jsonschema's** ``iter_errors``,
+  **in its order** (the schema's key order; jsonschema's type checker). It descends a subtree
+  only when a predicate says it is invalid: the valid parts cost one predicate call each.
 
-Both must agree with jsonschema on every instance; ``tests/test_compiler.py`` and
-``tests/test_compiled_report.py`` check that differentially. A keyword the compiler does not
-know raises :class:`Unsupported` at compile time, and callers fall back to jsonschema: a schema
-edit can make validation slower, never wrong. (One deliberate difference: a schema-valued
-``additionalProperties`` reports the extra keys in the instance's order, where jsonschema's order
-is that of a ``set``.)
+Both must agree with jsonschema on every instance (``tests/test_compiler.py``,
+``tests/test_compiled_report.py``). A keyword the compiler does not know raises
+:class:`Unsupported` at compile time, and callers fall back to jsonschema: a schema edit can make
+validation slower, never wrong. One deliberate difference: a schema-valued ``additionalProperties``
+reports the extra keys in the instance's order (jsonschema's is a ``set``'s).
 """
 
 from __future__ import annotations
@@ -175,6 +172,7 @@ class _Compiler:
         self.sources: list[str] = []
         self.by_identity: dict[int, str] = {}
         self.active: set[int] = set()  # schemas being generated or inlined (a recursive $ref is called)
+        self.bound: dict[tuple[str, str], str] = {}  # (object, required key) -> the local holding its value
         self.counter = 0
         self.exact = exact
         self.types = _EXACT_TYPE_TESTS if exact else _TYPE_TESTS
@@ -215,10 +213,12 @@ class _Compiler:
             if not isinstance(schema, dict):
                 raise Unsupported(f"schema must be an object or boolean, got {schema!r}")
             self.active.add(key)
+            outer, self.bound = self.bound, {}
             body.append("    try:")  # costs nothing until a required key is missing
             self.emit(schema, resolver, "v", body, 2, root=True)
             body.append("        pass\n    except KeyError:\n        return False")
             self.active.discard(key)
+            self.bound = outer
             body.append("    return True")
         self.sources.append(f"def {name}(v):\n" + "\n".join(body))
         return name
@@ -229,8 +229,7 @@ class _Compiler:
             return "True"
         if schema is False:
             return "False"
-        keys = {k for k in schema if k not in _IGNORED and not k.startswith("x-")} if isinstance(schema, dict) else {""}
-        if depth > 3 or not keys <= _EXPRESSIBLE or "$id" in schema:
+        if not self.expressible(schema, resolver, depth):
             return f"{self.function(schema, resolver)}({v})"
         _check_keywords(schema)
         type_test, known = self.type_test(schema, v, known)
@@ -260,24 +259,36 @@ class _Compiler:
         terms = [t for t in terms if t != "True"]
         return "(" + " and ".join(terms) + ")" if terms else "True"
 
+    def expressible(self, schema: Any, resolver: Any, depth: int) -> bool:
+        """``schema`` makes one inline expression, with no call: else one function holds all its tests."""
+        if isinstance(schema, bool):
+            return True
+        keys = {k for k in schema if k not in _IGNORED and not k.startswith("x-")} if isinstance(schema, dict) else {""}
+        if depth > 3 or not keys <= _EXPRESSIBLE or "$id" in schema:
+            return False
+        subs = [*schema.get("properties", {}).values(), *schema.get("allOf", ()), *schema.get("anyOf", ())]
+        if "$ref" in schema:
+            resolved = resolver.lookup(schema["$ref"])
+            if id(resolved.contents) in self.active or not self.expressible(
+                resolved.contents, resolved.resolver, depth + 1
+            ):
+                return False
+        return all(self.expressible(sub, resolver, depth + 1) for sub in [*subs, schema.get("not", True)])
+
     def group_test(self, group: str, schema: Mapping[str, Any], resolver: Any, v: str, depth: int) -> str:
-        terms: list[str] = []
-        if group == "number":
-            fails = [f"{v} {op} {schema[kw]!r}" for kw, op in _NUMBER_FAILS if kw in schema]
-            terms.append(f"not ({' or '.join(fails)})")
-        elif group in ("string", "array"):
-            for kw, op in (("minLength", ">="), ("maxLength", "<="), ("minItems", ">="), ("maxItems", "<=")):
-                if kw in schema:
-                    terms.append(f"len({v}) {op} {int(schema[kw])}")
-            if "pattern" in schema:
-                terms.append(self.matches(v, schema["pattern"]))
-        else:
+        fails = _fails(group, schema, v)
+        terms = [f"not ({' or '.join(fails)})"] if fails else []
+        if group == "string" and "pattern" in schema:
+            terms.append(self.matches(v, schema["pattern"]))
+        elif group == "object":
             required = schema.get("required", ())
-            terms.extend(f"{name!r} in {v}" for name in required)
+            terms.extend(f"{name!r} in {v}" for name in required if (v, name) not in self.bound)
             for name, sub in schema.get("properties", {}).items():
-                inner = self.test(sub, resolver, f"{v}[{name!r}]", None, depth + 1)
+                known_present = self.bound.get((v, name))
+                inner = self.test(sub, resolver, known_present or f"{v}[{name!r}]", None, depth + 1)
                 if inner != "True":
-                    terms.append(inner if name in required else f"({name!r} not in {v} or {inner})")
+                    present = known_present or name in required
+                    terms.append(inner if present else f"({name!r} not in {v} or {inner})")
         return "(" + " and ".join(terms) + ")" if terms else "True"
 
     def matches(self, v: str, pattern: str) -> str:
@@ -359,37 +370,20 @@ class _Compiler:
         self, kind: str, schema: Mapping[str, Any], resolver: Any, v: str, out: list[str], depth: int
     ) -> None:
         pad = "    " * depth
-        if kind == "number":
-            for kw, op in _NUMBER_FAILS:
-                if kw in schema:
-                    out.append(f"{pad}if {v} {op} {schema[kw]!r}: return False")
-        elif kind == "string":
-            if "minLength" in schema:
-                out.append(f"{pad}if len({v}) < {int(schema['minLength'])}: return False")
-            if "maxLength" in schema:
-                out.append(f"{pad}if len({v}) > {int(schema['maxLength'])}: return False")
-            if "pattern" in schema:
-                out.append(f"{pad}if not ({self.matches(v, schema['pattern'])}): return False")
-        elif kind == "array":
-            if "minItems" in schema:
-                out.append(f"{pad}if len({v}) < {int(schema['minItems'])}: return False")
-            if "maxItems" in schema:
-                out.append(f"{pad}if len({v}) > {int(schema['maxItems'])}: return False")
-            if "items" in schema:
-                item = self.fresh("i")
-                test = self.test(schema["items"], resolver, item)
-                if test != "True":
-                    out.append(f"{pad}for {item} in {v}:")
-                    out.append(f"{pad}    if not ({test}): return False")
-        else:
+        out.extend(f"{pad}if {fail}: return False" for fail in _fails(kind, schema, v))
+        if kind == "string" and "pattern" in schema:
+            out.append(f"{pad}if not ({self.matches(v, schema['pattern'])}): return False")
+        elif kind == "array" and "items" in schema:
+            item = self.fresh("i")
+            test = self.test(schema["items"], resolver, item)
+            if test != "True":
+                out.append(f"{pad}for {item} in {v}:")
+                out.append(f"{pad}    if not ({test}): return False")
+        elif kind == "object":
             self.emit_object(schema, resolver, v, out, depth)
 
     def emit_object(self, schema: Mapping[str, Any], resolver: Any, v: str, out: list[str], depth: int) -> None:
         pad = "    " * depth
-        if "minProperties" in schema:
-            out.append(f"{pad}if len({v}) < {int(schema['minProperties'])}: return False")
-        if "maxProperties" in schema:
-            out.append(f"{pad}if len({v}) > {int(schema['maxProperties'])}: return False")
         required = schema.get("required", ())
         props: Mapping[str, Any] = schema.get("properties", {})
         if absent := [name for name in required if name not in props or self.exact]:
@@ -413,6 +407,7 @@ class _Compiler:
             if name in required:  # tested above when exact, else a missing one raises KeyError: False
                 out.append(f"{pad}{w} = {v}[{name!r}]")
                 out.extend(line[4:] for line in body)
+                self.bound[v, name] = w  # later tests of this function read it from there
             elif body or count is not None:
                 out.append(f"{pad}if {name!r} in {v}:")
                 if count is not None:
@@ -429,7 +424,17 @@ class _Compiler:
             out.append(f"{pad}if {name!r} in {v} and not ({self.test(sub, resolver, v, 'object')}): return False")
 
 
-_NUMBER_FAILS = (("minimum", "<"), ("maximum", ">"), ("exclusiveMinimum", "<="), ("exclusiveMaximum", ">="))
+_NUMBER_FAILS = {"minimum": "<", "maximum": ">", "exclusiveMinimum": "<=", "exclusiveMaximum": ">="}
+#: Size keywords: the type each applies to, and the comparison of the size that fails it.
+_SIZES = {"minLength": ("string", "<"), "maxLength": ("string", ">"), "minItems": ("array", "<"),
+          "maxItems": ("array", ">"), "minProperties": ("object", "<"), "maxProperties": ("object", ">")}  # fmt: skip
+
+
+def _fails(kind: str, schema: Mapping[str, Any], v: str) -> list[str]:
+    """The failing comparisons of ``schema``'s bounds for a ``v`` of type ``kind``."""
+    if kind == "number":
+        return [f"{v} {op} {schema[kw]!r}" for kw, op in _NUMBER_FAILS.items() if kw in schema]
+    return [f"len({v}) {op} {int(schema[kw])}" for kw, (t, op) in _SIZES.items() if t == kind and kw in schema]
 
 
 class _Collector:
@@ -493,16 +498,12 @@ class _Collector:
             out.append(f"    if not ({self.p.equals('v', value)}): {fail}")
         elif kw == "enum":
             out.append(f"    if not ({self.p.in_enum('v', value, None)}): {fail}")
-        elif kw in _NUMBER_KW:
-            op = dict(_NUMBER_FAILS)[kw]
-            out.append(f"    if {types['number'].format(v='v')} and v {op} {value!r}: {fail}")
-        elif kw in _STRING_KW or kw in ("minItems", "maxItems"):
-            guard = types["string" if kw in _STRING_KW else "array"].format(v="v")
-            if kw == "pattern":
-                out.append(f"    if {guard} and not ({self.p.matches('v', value)}): {fail}")
-            else:
-                op = "<" if kw.startswith("min") else ">"
-                out.append(f"    if {guard} and len(v) {op} {int(value)}: {fail}")
+        elif kw in _NUMBER_FAILS:
+            out.append(f"    if {types['number'].format(v='v')} and v {_NUMBER_FAILS[kw]} {value!r}: {fail}")
+        elif kw in _SIZES:
+            out.append(f"    if {types[_SIZES[kw][0]].format(v='v')} and len(v) {_SIZES[kw][1]} {int(value)}: {fail}")
+        elif kw == "pattern":
+            out.append(f"    if {types['string'].format(v='v')} and not ({self.p.matches('v', value)}): {fail}")
         elif kw == "items" and value is False:
             out.append(f"    if {types['array'].format(v='v')} and v: {fail}")
         elif kw == "items":
@@ -510,9 +511,6 @@ class _Collector:
             out.append("        for i, x in enumerate(v):")
             self.descend(value, resolver, "x", "(*path, i)", "            ", out)
             out.append("        pass")
-        elif kw in ("minProperties", "maxProperties"):
-            op = "<" if kw.startswith("min") else ">"
-            out.append(f"    if {types['object'].format(v='v')} and len(v) {op} {int(value)}: {fail}")
         elif kw in ("required", "properties", "additionalProperties", "dependentRequired", "dependentSchemas"):
             out.append(f"    if {types['object'].format(v='v')}:")
             self.object_keyword(kw, value, schema, fail, resolver, out)

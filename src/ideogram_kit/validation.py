@@ -8,10 +8,9 @@ mistake**: jsonschema's raw errors are mapped onto Runware's per-parameter codes
 (:mod:`ideogram_kit.codes`) and messages, ``anyOf`` failures are reported once (never branch by
 branch), and an error that merely follows from another one on the same parameter is dropped.
 
-Both sides are compiled from the schema (:mod:`ideogram_kit.compiler`): a predicate answers
-"valid?" (and a one-task request without warnings returns there), and a failure is explained
-from the raw errors of a compiled collector that gives jsonschema's ``iter_errors`` errors in
-its order. jsonschema itself stands in for either when the schema outgrows the compiler.
+Both paths run code compiled from the schema (:mod:`ideogram_kit.compiler`): a predicate answers
+"valid?", and a failure is explained from a compiled collector's raw errors (jsonschema's
+``iter_errors`` errors, in its order); jsonschema stands in when the schema outgrows the compiler.
 """
 
 from __future__ import annotations
@@ -441,14 +440,15 @@ def _missing_hint(parameter: str) -> str | None:
 
 
 def _unknown(err: _RawError, rel: list[Any], base: dict[str, Any]) -> Iterator[TaskError]:
-    known = list(err.schema.get("properties", {})) if isinstance(err.schema, Mapping) else []
+    known = tuple(err.schema.get("properties", {})) if isinstance(err.schema, Mapping) else ()
     instance = err.instance if isinstance(err.instance, Mapping) else {}
     where = format_parameter(rel)
     for key in instance:
         if key in known:
             continue
         parameter = format_parameter([*rel, key])
-        suggestion = _suggest_parameter(str(key), known, where)
+        name = str(key)
+        suggestion = (_remembered_suggestion if len(name) <= 64 else _suggest_parameter)(name, known, where)
         place = f" in {where}" if where else ""
         message = (
             f"Unsupported use of '{key}' parameter. This parameter is not supported for the selected model. "
@@ -466,13 +466,13 @@ def _unknown(err: _RawError, rel: list[Any], base: dict[str, Any]) -> Iterator[T
             base,
             known=False,
             value=instance[key],
-            allowed_values=tuple(known),
+            allowed_values=known,
             suggestion=suggestion,
             hint=hint,
         )
 
 
-def _suggest_parameter(key: str, siblings: list[str], where: str) -> str | None:
+def _suggest_parameter(key: str, siblings: tuple[str, ...], where: str) -> str | None:
     """Did-you-mean for an unknown key: a sibling close in spelling, or the same name elsewhere."""
     close = difflib.get_close_matches(key, siblings, n=1, cutoff=0.75)
     if not close:
@@ -487,6 +487,10 @@ def _suggest_parameter(key: str, siblings: list[str], where: str) -> str | None:
     if everywhere:
         return next(p for p in _all_task_parameters() if p.rsplit(".", 1)[-1] == everywhere[0])
     return None
+
+
+#: difflib is half a report's time, and clients repeat their mistakes: the answers for short keys are remembered.
+_remembered_suggestion = functools.lru_cache(maxsize=1024)(_suggest_parameter)
 
 
 @functools.cache
