@@ -87,6 +87,15 @@ class _Response(aiohttp.ClientResponse):
 _NEEDS_STREAM_WRITER = "stream_writer" in inspect.signature(aiohttp.ClientResponse.__init__).parameters
 
 
+class _Aioresponses(aioresponses):
+    """aioresponses whose routes build :class:`_Response` unless told otherwise (so that routes a
+    test adds to ``ideogram_mock.aioresponses`` work on aiohttp 3.14 too)."""
+
+    def add(self, url: Any, method: str = "GET", *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("response_class", _Response)
+        super().add(url, method, *args, **kwargs)
+
+
 def _reason(status: int) -> str | None:
     try:
         return HTTPStatus(status).phrase
@@ -103,7 +112,7 @@ class AiohttpInterceptor:
         self.mock: aioresponses | None = None
 
     def start(self) -> aioresponses:
-        self.mock = aioresponses(passthrough_unmatched=True)
+        self.mock = _Aioresponses(passthrough_unmatched=True)
         self.mock.start()
         for method in METHODS:
             self.mock.add(self._pattern, method=method, callback=self._callback_for(method), repeat=True)
