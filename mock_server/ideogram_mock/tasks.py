@@ -11,7 +11,6 @@ import asyncio
 import functools
 import hashlib
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from typing import Any, Literal
 
@@ -52,13 +51,23 @@ def _with_int(node: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
     return node if changed is value else {**node, head: changed}
 
 
-def whole_numbers(task: Mapping[str, Any]) -> dict[str, Any]:
+def whole_numbers(task: Mapping[str, Any]) -> Mapping[str, Any]:
     """``task`` with integer parameters sent as integral floats (``"numberResults": 1.0``, valid JSON
-    Schema integers) turned into ints, so the engine serves whatever the validator accepts."""
-    out = dict(task)
+    Schema integers) turned into ints, so the engine serves whatever the validator accepts. A task
+    without such a float is returned as it is (tasks are never changed once parsed)."""
+    out = task
     for path in _integer_paths():
-        out = _with_int(out, path)
+        out = _with_int(out, path)  # type: ignore[arg-type]  # copies only the dicts on the way to a change
     return out
+
+
+def _uuid4_text(data: bytes) -> str:
+    """``str(uuid.UUID(bytes=data[:16], version=4))``, without building the UUID object."""
+    raw = bytearray(data[:16])
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def digest(*parts: object) -> bytes:
@@ -112,8 +121,7 @@ class TaskRun:
             seeds.append(s)
         # tuples of atomic values: untracked by the garbage collector once it has seen them
         self.seeds = tuple(seeds)
-        self.image_uuids = tuple(str(uuid.UUID(bytes=digest("image", config.seed, key, i)[:16], version=4))
-                                 for i in range(self.expected))  # fmt: skip
+        self.image_uuids = tuple(_uuid4_text(digest("image", config.seed, key, i)) for i in range(self.expected))
 
     @property
     def done(self) -> bool:
