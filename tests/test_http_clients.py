@@ -7,6 +7,7 @@ import asyncio
 import copy
 import hashlib
 import json
+import re
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -361,3 +362,28 @@ def test_the_example_project_passes_with_only_the_kit_installed(pytester: pytest
 
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(["*test_remix_returns_the_new_image PASSED*"])
+
+
+# ---------------------------------------------------------------------------------------------
+# The guide's examples (docs/guide/http-clients.md includes them)
+# ---------------------------------------------------------------------------------------------
+
+GUIDE = ROOT / "docs" / "guide" / "http-clients.md"
+
+
+def test_the_guides_examples_pass(pytester: pytest.Pytester) -> None:
+    for name in ("other_hosts.py", "webhook_attempts.py"):
+        shutil.copy(ROOT / "examples" / name, pytester.path / f"test_{name}")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+
+    result.assert_outcomes(passed=3)
+
+
+def test_the_guide_shows_the_guards_real_report(pytester: pytest.Pytester) -> None:
+    shutil.copy(ROOT / "examples" / "network_guard.py", pytester.path / "test_network_guard.py")
+    shown = re.search(r'--8<-- "examples/network_guard\.py"\n```\n\n```text\n(.*?)```', GUIDE.read_text(), re.S)
+    assert shown is not None
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([re.sub(r"([\[\]*?])", r"[\1]", line) for line in shown.group(1).splitlines()])

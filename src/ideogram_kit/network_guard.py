@@ -64,6 +64,7 @@ class NetworkGuard:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def check(self, host: Any, port: Any) -> None:
+        __tracebackhide__ = True  # pytest shows the application's frames, not the guard's
         if isinstance(host, bytes):
             host = host.decode("ascii", "replace")
         if not isinstance(host, str):
@@ -90,6 +91,7 @@ _install_lock = threading.Lock()
 def _audit(event: str, args: tuple[Any, ...]) -> None:
     if event not in _EVENTS or not _active:
         return
+    __tracebackhide__ = True
     guard = _active[-1]
     if event == "socket.connect":
         address = args[1] if len(args) > 1 else None
