@@ -9,6 +9,7 @@ import hashlib
 import json
 import re
 import shutil
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ import requests
 import responses
 from aioresponses import aioresponses
 
+from ideogram_kit import network_guard
 from ideogram_kit.pytest_support import IdeogramMock, WebhookReceiver
 
 pytest_plugins = ("pytester",)
@@ -317,6 +319,37 @@ def test_the_guard_fails_unanswered_runware_calls_from_every_client(pytester: py
     )
     # the app swallowed the exception: the test fails all the same, with the guard's words
     assert failed["test_an_app_that_swallows_errors"] == rest
+
+
+def test_the_guard_sees_lookups_and_connections_by_name_in_any_spelling() -> None:
+    guard = network_guard.activate({"guarded.test"})
+    try:
+        for event, args in [
+            ("socket.getaddrinfo", ("guarded.test", 443, 0, 1, 0)),
+            ("socket.getaddrinfo", (b"GUARDED.test.", 80, 0, 1, 0)),  # bytes, any case, a trailing dot
+            ("socket.gethostbyname", ("guarded.test",)),
+            ("socket.gethostbyname_ex", ("guarded.test",)),
+            ("socket.connect", (None, ("guarded.test", 8443))),
+        ]:
+            with pytest.raises(network_guard.UnansweredRunwareRequest, match=r"Runware's API \(guarded\.test"):
+                sys.audit(event, *args)
+        sys.audit("socket.getaddrinfo", "other.test", 443, 0, 1, 0)  # other hosts, addresses: let through
+        sys.audit("socket.connect", None, ("127.0.0.1", 443))
+        sys.audit("socket.connect", None, "/tmp/a-unix-socket")
+        stopped = guard.take()
+        assert [line.splitlines()[0] for line in stopped] == [
+            "ideogram network guard: this test tried to reach Runware's API (guarded.test:443) and no fixture "
+            "answered it.",
+            "ideogram network guard: this test tried to reach Runware's API (guarded.test:80) and no fixture "
+            "answered it.",
+            "ideogram network guard: this test tried to reach Runware's API (guarded.test) and no fixture answered it.",
+            "ideogram network guard: this test tried to reach Runware's API (guarded.test:8443) and no fixture "
+            "answered it.",
+        ]  # each message once
+        assert guard.take() == []
+    finally:
+        network_guard.deactivate(guard)
+    sys.audit("socket.getaddrinfo", "guarded.test", 443, 0, 1, 0)  # off again
 
 
 def test_the_ini_switch_turns_the_guard_off(pytester: pytest.Pytester) -> None:

@@ -76,7 +76,8 @@ class _NotingTransport(httpx.AsyncBaseTransport):
 
 
 class IdeogramServer(_MockControls):
-    """The mock on ``127.0.0.1:PORT`` for code that does not use httpx (or uses WebSockets).
+    """The mock on ``127.0.0.1:PORT`` for what ``ideogram_mock`` cannot answer in process: WebSockets,
+    other HTTP clients (urllib, ...), other languages and processes.
 
     ``url`` is ``http://127.0.0.1:PORT``, ``base_url`` its ``/v1`` endpoint, ``ws_url`` the
     WebSocket endpoint ``ws://127.0.0.1:PORT/v1``.

@@ -241,7 +241,7 @@ def ideogram_webhook_body(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def ideogram_mock(request: pytest.FixtureRequest, ideogram_settings: IdeogramSettings) -> Iterator[IdeogramMock]:
-    """The Runware mock in process: httpx calls to its base URLs are answered by the mock."""
+    """The Runware mock in process: httpx, requests and aiohttp calls to its base URLs are answered by the mock."""
     from .pytest_support import IdeogramMock
 
     mock = IdeogramMock(ideogram_settings).start()
