@@ -85,6 +85,17 @@ def test_arbitrary_json_anywhere_gives_the_oracle_errors(value: Any) -> None:
             assert list(validate(request, max_errors=None)) == oracle_report(request)
 
 
+OTHER_TASKS = st.fixed_dictionaries(
+    {"taskType": st.sampled_from(["authentication", "getResponse", "getTaskDetails", "ping", "pong"])},
+    optional={name: json_values for name in ("apiKey", "taskUUID", "connectionSessionUUID", "ping", "extra")},
+)
+
+
+@given(st.lists(OTHER_TASKS, min_size=1, max_size=3))
+def test_the_other_task_types_give_the_oracle_report(request: list[dict[str, Any]]) -> None:
+    assert_same(request)
+
+
 def _collector(schema: Any) -> tuple[Any, Draft202012Validator]:
     """The compiled collector of ``schema`` and jsonschema's validator of the same document."""
     uri = "urn:test"

@@ -41,12 +41,12 @@ _OBJECT_KW = ("required", "properties", "additionalProperties", "dependentSchema
               "dependentRequired", "minProperties", "maxProperties")  # fmt: skip
 _ARRAY_KW = ("items", "minItems", "maxItems")
 _STRING_KW = ("minLength", "maxLength", "pattern")
-_NUMBER_KW = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
+_NUMBER_KW = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")  # not multipleOf: Unsupported
 _OTHER_KW = ("type", "enum", "const", "$ref", "allOf", "anyOf", "oneOf", "not", "if")
 _KNOWN = frozenset(_OBJECT_KW + _ARRAY_KW + _STRING_KW + _NUMBER_KW + _OTHER_KW)
 #: Keywords a schema may have and still be tested by one inline expression.
 _EXPRESSIBLE = frozenset(("type", "const", "enum", "required", "properties", "$ref", "allOf", "anyOf", "not",
-                         *_STRING_KW, *_NUMBER_KW[:4], "minItems", "maxItems"))  # fmt: skip
+                         *_STRING_KW, *_NUMBER_KW, "minItems", "maxItems"))  # fmt: skip
 
 _TYPE_TESTS = {
     "object": "{v}.__class__ is dict",
@@ -148,11 +148,9 @@ Collector = Callable[[Any], Iterator[RawError]]
 
 def _only_ref(schema: Any) -> bool:
     """``schema`` is a bare ``$ref`` (annotations aside): its function is the target's."""
+    keys = set(schema) if isinstance(schema, dict) else set()
     return (
-        isinstance(schema, dict)
-        and "$ref" in schema
-        and "$id" not in schema
-        and all(k == "$ref" or k in _IGNORED or k.startswith("x-") for k in schema)
+        "$ref" in keys and "$id" not in keys and all(k == "$ref" or k in _IGNORED or k.startswith("x-") for k in keys)
     )
 
 
@@ -160,8 +158,6 @@ def _check_keywords(schema: Mapping[str, Any]) -> None:
     unknown = {k for k in set(schema) - _KNOWN - _IGNORED if not k.startswith("x-")}
     if unknown:
         raise Unsupported(f"keywords not compiled: {sorted(unknown)}")
-    if "multipleOf" in schema:
-        raise Unsupported("multipleOf")
 
 
 class _Compiler:
@@ -337,10 +333,7 @@ class _Compiler:
             else:
                 out.append(f"{pad}if not {self.function(target, resolved.resolver)}({v}): return False")
         for sub in schema.get("allOf", ()):
-            if isinstance(sub, dict) and "$id" not in sub:
-                self.emit(sub, resolver, v, out, depth, known)
-            else:
-                out.append(f"{pad}if not ({self.test(sub, resolver, v, known)}): return False")
+            self.emit_block(sub, resolver, v, out, depth, known)
         if "anyOf" in schema:
             tests = [self.test(s, resolver, v, known) for s in schema["anyOf"]]
             out.append(f"{pad}if not ({' or '.join(tests)}): return False")
@@ -351,11 +344,20 @@ class _Compiler:
             out.append(f"{pad}if {self.test(schema['not'], resolver, v, known)}: return False")
         if "if" in schema:
             cond = self.test(schema["if"], resolver, v, known)
-            then, else_ = schema.get("then", True), schema.get("else", True)
-            if then is not True:
-                out.append(f"{pad}if {cond} and not {self.test(then, resolver, v, known)}: return False")
-            if else_ is not True:
-                out.append(f"{pad}if not {cond} and not {self.test(else_, resolver, v, known)}: return False")
+            for branch, taken in (("then", cond), ("else", f"not {cond}")):
+                if schema.get(branch, True) is not True:
+                    out.append(f"{pad}if {taken}:")
+                    self.emit_block(schema[branch], resolver, v, out, depth + 1, known)
+
+    def emit_block(self, sub: Any, resolver: Any, v: str, out: list[str], depth: int, known: str | None) -> None:
+        """``sub``'s tests as a block of this function (one test or call when it makes one expression)."""
+        if isinstance(sub, dict) and "$id" not in sub and not self.expressible(sub, resolver, 0):
+            outer = dict(self.bound)  # locals bound in a conditional block are not bound after it
+            self.emit(sub, resolver, v, out, depth, known)
+            self.bound = outer
+            out.append(f"{'    ' * depth}pass")
+        else:
+            out.append(f"{'    ' * depth}if not ({self.test(sub, resolver, v, known)}): return False")
 
     def equals(self, v: str, const: Any) -> str:
         if isinstance(const, str):
@@ -373,12 +375,10 @@ class _Compiler:
         out.extend(f"{pad}if {fail}: return False" for fail in _fails(kind, schema, v))
         if kind == "string" and "pattern" in schema:
             out.append(f"{pad}if not ({self.matches(v, schema['pattern'])}): return False")
-        elif kind == "array" and "items" in schema:
+        elif kind == "array" and schema.get("items", True) is not True:
             item = self.fresh("i")
-            test = self.test(schema["items"], resolver, item)
-            if test != "True":
-                out.append(f"{pad}for {item} in {v}:")
-                out.append(f"{pad}    if not ({test}): return False")
+            out.append(f"{pad}for {item} in {v}:")
+            self.emit_block(schema["items"], resolver, item, out, depth + 1, None)
         elif kind == "object":
             self.emit_object(schema, resolver, v, out, depth)
 
