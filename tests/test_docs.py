@@ -254,6 +254,12 @@ def test_the_architecture_drawing_names_every_module() -> None:
             assert path.stem == "__init__" or path.stem in drawn, f"docs/architecture.md does not draw {path.stem}"
 
 
+def test_the_performance_page_has_a_section_per_benchmark() -> None:
+    headings = re.findall(r"^## .*`(bench/\w+\.py)`$", (DOCS / "performance.md").read_text(), re.MULTILINE)
+    scripts = sorted(f"bench/{p.name}" for p in (ROOT / "bench").glob("*.py") if not p.name.startswith("_"))
+    assert sorted(headings) == scripts
+
+
 # -- the sample files --------------------------------------------------------------------------------
 
 
