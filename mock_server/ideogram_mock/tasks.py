@@ -58,7 +58,10 @@ def whole_numbers(task: Mapping[str, Any]) -> Mapping[str, Any]:
     without such a float is returned as it is (tasks are never changed once parsed)."""
     out = task
     for path in _integer_paths():
-        out = _with_int(out, path)  # type: ignore[arg-type]  # copies only the dicts on the way to a change
+        value = out.get(path[0])
+        # most paths are absent or hold an int: only a float, or a nested parameter's object, needs a look
+        if value.__class__ is float or (len(path) > 1 and value.__class__ is dict):
+            out = _with_int(out, path)  # type: ignore[arg-type]  # copies only the dicts on the way to a change
     return out
 
 
