@@ -405,7 +405,7 @@ class _Compiler:
             elif (test := self.test(sub, resolver, w)) != "True":
                 body.append(f"{pad}    if not ({test}): return False")
             if name in required:  # tested above when exact, else a missing one raises KeyError: False
-                out.append(f"{pad}{w} = {v}[{name!r}]")
+                out.append(f"{pad}{w} = {self.bound.get((v, name)) or f'{v}[{name!r}]'}")
                 out.extend(line[4:] for line in body)
                 self.bound[v, name] = w  # later tests of this function read it from there
             elif body or count is not None:
