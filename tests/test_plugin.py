@@ -394,3 +394,23 @@ def test_the_delivery_log_already_shows_what_the_receiver_saw(
             for a in ideogram_webhook_receiver.attempts
         ]
         assert logged == seen, n
+
+
+@pytest.mark.ideogram(seed=5)
+def test_reset_puts_the_tests_settings_back_unless_told_to_keep_them(ideogram_mock: IdeogramMock) -> None:
+    ideogram_mock.configure(seed=7, latency_min=0.5)
+    ideogram_mock.reset(keep_config=True)
+    assert (ideogram_mock.engine.config.seed, ideogram_mock.engine.config.latency_min) == (7, 0.5)
+
+    ideogram_mock.reset()
+    assert (ideogram_mock.engine.config.seed, ideogram_mock.engine.config.latency_min) == (5, 0.0)  # the marker's
+
+
+def test_the_live_servers_reset_puts_the_sessions_settings_back(ideogram_server: IdeogramServer) -> None:
+    start = ideogram_server.configure()
+    ideogram_server.configure(seed=start.seed + 1)
+    ideogram_server.reset(keep_config=True)
+    assert ideogram_server.configure().seed == start.seed + 1
+
+    ideogram_server.reset()
+    assert ideogram_server.configure().seed == start.seed
