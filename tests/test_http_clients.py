@@ -112,8 +112,13 @@ def test_a_read_timeout_is_the_clients_own(ideogram_mock: IdeogramMock) -> None:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
             await session.post(RUNWARE, json=[fresh()], headers=AUTH, timeout=aiohttp.ClientTimeout(total=0.05))
 
-    with pytest.raises(asyncio.TimeoutError, match=r"did not answer within 0\.05 s"):
-        asyncio.run(call())
+    async def call_with_seconds() -> None:  # a per-request timeout in seconds, as aiohttp also takes
+        async with aiohttp.ClientSession() as session:
+            await session.post(RUNWARE, json=[fresh()], headers=AUTH, timeout=0.05)
+
+    for each in (call, call_with_seconds):
+        with pytest.raises(asyncio.TimeoutError, match=r"did not answer within 0\.05 s"):
+            asyncio.run(each())
 
 
 @pytest.mark.ideogram(allow_invalid=True)  # the form body below is refused on purpose
@@ -128,11 +133,17 @@ def test_aiohttp_sends_session_headers_params_and_bodies_as_aiohttp_would(ideogr
                 statuses.append(answer.status)
             async with session.post("/v1", data={"taskType": "imageInference"}) as answer:  # a form
                 statuses.append(answer.status)
+            async with session.post("/v1", data=[("taskType", "imageInference")]) as answer:  # a form too
+                statuses.append(answer.status)
+            async with session.post("/v1", data=json.dumps([fresh()])) as answer:  # text/plain
+                statuses.append(answer.status)
+            with pytest.raises(TypeError, match="cannot read an aiohttp data= of type FormData: send json="):
+                await session.post("/v1", data=aiohttp.FormData({"a": "b"}))
             return statuses
 
-    assert asyncio.run(calls()) == [200, 415]
+    assert asyncio.run(calls()) == [200, 415, 415, 415]
     logged = ideogram_mock.requests
-    assert [r["status"] for r in logged] == [200, 415]
+    assert [r["status"] for r in logged] == [200, 415, 415, 415]
     assert logged[0]["body"] == [task]
 
 

@@ -99,7 +99,7 @@ class _Aioresponses(aioresponses):
 def _reason(status: int) -> str | None:
     try:
         return HTTPStatus(status).phrase
-    except ValueError:
+    except ValueError:  # pragma: no cover - the mock answers with standard statuses only
         return None
 
 
