@@ -1,4 +1,4 @@
-"""The import layering the README's Architecture section draws stays true."""
+"""The import layering docs/architecture.md draws stays true."""
 
 from __future__ import annotations
 
