@@ -108,6 +108,7 @@ def measure(candidates: dict[str, Callable[[], object]], seconds: float, rounds:
     """Seconds per call of each candidate: the best of ``rounds`` rounds, the candidates taking turns."""
     reps = {}
     for name, fn in candidates.items():
+        fn()  # warm up: a first call may compile something, which would fool the calibration below
         n = 1
         while True:
             start = time.perf_counter()
