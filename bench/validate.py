@@ -216,8 +216,9 @@ def main() -> None:
         print(row("invalid: full report, first time", times["uncached"], times, names))
     if collect is not None:
         print(row("invalid: raw errors only", times["raw"], times, names))
-    print("  (baselines on invalid: list(iter_errors(...)), raw errors; fastjsonschema stops at the first;")
-    print("   'first time': the did-you-mean answer not yet remembered, as for a mistake the process has not seen)")
+    print("  (baselines on invalid: list(iter_errors(...)), raw errors; fastjsonschema stops at the first)")
+    if remembered is not None:
+        print("  ('first time': the did-you-mean answer not yet remembered, as for a mistake the process has not seen)")
     print()
     for what, us, target in [
         ("valid docs example", valid["docs example"] * 1e6, TARGET_VALID_US),
