@@ -105,6 +105,14 @@ def _collector(schema: Any) -> tuple[Any, Draft202012Validator]:
     return collect, Draft202012Validator(contents)
 
 
+#: A recursive schema: a ``$ref`` back to the root is called, not inlined.
+TREE = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "children": {"type": "array", "items": {"$ref": "#"}}},
+    "not": {"required": ["bad"]},
+}
+
+
 @pytest.mark.parametrize(
     ("schema", "instances"),
     [
@@ -132,6 +140,8 @@ def _collector(schema: Any) -> tuple[Any, Draft202012Validator]:
         ({"items": {"$ref": "#/$defs/n"}, "$defs": {"n": {"type": "null"}}}, [[None, 1, None, "x"]]),
         (False, [1, None]),
         (True, [1, None]),
+        (TREE, [{"name": "a", "children": [{"name": 1}, {"children": [{"bad": 1, "name": "c"}, 3]}]}]),
+        ({"$ref": "#/$defs/s", "maxLength": 3, "$defs": {"s": {"type": "string", "minLength": 2}}}, ["a", "abcd", 1]),
     ],
 )
 def test_every_keyword_yields_what_jsonschema_yields(schema: Any, instances: list[Any]) -> None:
@@ -142,7 +152,16 @@ def test_every_keyword_yields_what_jsonschema_yields(schema: Any, instances: lis
         assert got == want, instance
 
 
-@pytest.mark.parametrize("schema", [{"multipleOf": 2}, {"patternProperties": {"a": {}}}, {"contains": {}}])
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"multipleOf": 2},
+        {"patternProperties": {"a": {}}},
+        {"contains": {}},
+        {"properties": {"a": {"$id": "urn:other", "type": "string"}}},
+        {"properties": {"a": 5}},
+    ],
+)
 def test_unknown_keywords_refuse_to_compile(schema: dict[str, Any]) -> None:
     with pytest.raises(Unsupported):
         _collector(schema)

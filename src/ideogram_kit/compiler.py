@@ -193,11 +193,14 @@ class _Compiler:
         return name
 
     # -- functions ---------------------------------------------------------------------------
-    def function(self, schema: Any, resolver: referencing._core.Resolver[Any]) -> str:
-        """Name of a generated function ``f(v) -> bool`` for ``schema`` (memoised)."""
+    def function(self, schema: Any, resolver: referencing._core.Resolver[Any], root: bool = False) -> str:
+        """Name of a generated function ``f(v) -> bool`` for ``schema`` (memoised); ``root``: a document or
+        ``$ref`` target, whose ``resolver`` already has its ``$id`` as base."""
         key = id(schema)
         if key in self.by_identity:
             return self.by_identity[key]
+        if isinstance(schema, dict) and "$id" in schema and not root:
+            raise Unsupported("nested $id")
         name = self.fresh("_f")
         self.by_identity[key] = name
         body: list[str] = []
@@ -238,15 +241,11 @@ class _Compiler:
             if any(k in schema for k in keywords):
                 inner = self.group_test(group, schema, resolver, v, depth)
                 terms.append(inner if known == group else f"(not {self.types[group].format(v=v)} or {inner})")
-        if "$ref" in schema:
+        if "$ref" in schema:  # not a recursive one: expressible() said so
             resolved = resolver.lookup(schema["$ref"])
-            target = resolved.contents
-            if id(target) in self.active:
-                terms.append(f"{self.function(target, resolved.resolver)}({v})")
-            else:
-                self.active.add(id(target))
-                terms.append(self.test(target, resolved.resolver, v, known, depth + 1))
-                self.active.discard(id(target))
+            self.active.add(id(resolved.contents))
+            terms.append(self.test(resolved.contents, resolved.resolver, v, known, depth + 1))
+            self.active.discard(id(resolved.contents))
         terms.extend(self.test(sub, resolver, v, known, depth + 1) for sub in schema.get("allOf", ()))
         if "anyOf" in schema:
             terms.append(f"({' or '.join(self.test(sub, resolver, v, known, depth + 1) for sub in schema['anyOf'])})")
@@ -331,7 +330,7 @@ class _Compiler:
                 self.emit(target, resolved.resolver, v, out, depth, known, root=True)
                 self.active.discard(id(target))
             else:
-                out.append(f"{pad}if not {self.function(target, resolved.resolver)}({v}): return False")
+                out.append(f"{pad}if not {self.function(target, resolved.resolver, root=True)}({v}): return False")
         for sub in schema.get("allOf", ()):
             self.emit_block(sub, resolver, v, out, depth, known)
         if "anyOf" in schema:
@@ -581,7 +580,7 @@ def compile_predicate(registry: referencing.Registry[Any], uri: str) -> Predicat
     """
     resolved = registry.resolver(uri).lookup(uri)
     compiler = _Compiler()
-    entry = compiler.function(resolved.contents, resolved.resolver)
+    entry = compiler.function(resolved.contents, resolved.resolver, root=True)
     predicate: Predicate = _build(compiler, entry, uri, f"Compiled validity check for {uri}.")
     return predicate
 
