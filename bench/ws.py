@@ -1,6 +1,6 @@
 """Benchmark: sync tasks over the mock's WebSocket transport against its REST path, same server.
 
-Run by hand (about 75 s with the defaults):
+Run by hand (about 85 s with the defaults):
 
     .venv/bin/python bench/ws.py [--seconds 5] [--sockets 16] [--rounds 2] [--processes 2]
 
@@ -10,11 +10,13 @@ every run starts from the same state. Each task is the docs example (``examples/
 with a fresh uuid4 taskUUID, sync, URL output; a task is done when its answer has arrived. After a
 warm-up, ``--rounds`` rounds (the order reversed every other round) measure, each for ``--seconds``:
 
-- ``REST, 1 client``: ``wrk -t1 -c1`` with ``bench/fresh_task.lua`` (one task at a time);
+- ``REST, 1 client (wrk)``: ``wrk -t1 -c1`` with ``bench/fresh_task.lua`` (one task at a time);
+- ``REST, 1 conn (raw client)``: the same with the WS runs' own client speaking HTTP/1.1
+  keep-alive, so the WS/REST ratio can also be read with the same client on both sides (one task
+  at a time, throughput is bound by the round trip, and the client's own time per task counts);
 - ``WS, 1 socket``: one socket, one task in flight;
 - ``REST, N clients (wrk)``: ``wrk -t2 -c16`` (N = ``--sockets``), as ``bench/serve.py`` runs it;
-- ``REST, N conns (raw client)``: the WS runs' own client speaking HTTP/1.1 keep-alive instead,
-  so the WS/REST ratio can also be read with the same client on both sides;
+- ``REST, N conns (raw client)``: the WS runs' client speaking HTTP/1.1, as above;
 - ``WS, N sockets``: N sockets, one task in flight on each, spread over ``--processes`` client
   processes;
 - ``WS, 1 socket, N in flight``: one socket with N tasks outstanding (pipelined).
@@ -54,8 +56,8 @@ def main() -> None:
     def rest(conns: int) -> Callable[[Server], Run]:
         return lambda server: measure(server, "/v1", seconds, conns, processes=args.processes)
 
-    def raw_rest(server: Server) -> Run:
-        return measure(server, "/v1", seconds, n, kind="raw-http", processes=args.processes)
+    def raw_rest(conns: int) -> Callable[[Server], Run]:
+        return lambda server: measure(server, "/v1", seconds, conns, kind="raw-http", processes=args.processes)
 
     def ws(sockets: int, in_flight: int = 1) -> Callable[[Server], Run]:
         processes = args.processes if sockets > 1 else 1
@@ -63,17 +65,18 @@ def main() -> None:
             server, "/v1", seconds, sockets, kind="ws", processes=processes, in_flight=in_flight
         )
 
-    rest_1, ws_1 = "REST, 1 client", "WS, 1 socket"
+    rest_1, raw_1, ws_1 = "REST, 1 client (wrk)", "REST, 1 conn (raw client)", "WS, 1 socket"
     rest_n, raw_n = f"REST, {n} clients (wrk)", f"REST, {n} conns (raw client)"
     ws_n, ws_pipe = f"WS, {n} sockets", f"WS, 1 socket, {n} in flight"
     if not have_wrk():
-        rest_n = f"REST, {n} conns (raw client)"
+        rest_1, rest_n = raw_1, raw_n
         print("wrk NOT FOUND: the REST runs use the raw-socket client processes of bench/_load.py as well")
     phases: dict[str, Callable[[Server], Run]] = {
         rest_1: rest(1),
+        raw_1: raw_rest(1),
         ws_1: ws(1),
         rest_n: rest(n),
-        raw_n: raw_rest,
+        raw_n: raw_rest(n),
         ws_n: ws(n),
         ws_pipe: ws(1, n),
     }
@@ -100,15 +103,18 @@ def main() -> None:
             f"  {name:<30}: {m['rps']:7.0f} tasks/s  p50 {m['p50']:6.2f} ms"
             f"  p99 {m['p99']:7.2f} ms  server CPU {m['cpu']:.3f} ms/task  client CPU {m['client']:.2f} cores"
         )
+    shown: set[tuple[str, str]] = set()
     print("ratios, WS / its REST baseline (tasks/s: higher is better; server CPU per task: lower is better):")
     for over, base, target in (
         (ws_1, rest_1, " (target >= 1.0x)"),
+        (ws_1, raw_1, " (same client on both sides)"),
         (ws_n, rest_n, " (target >= 1.0x)"),
         (ws_n, raw_n, " (same client on both sides)"),
         (ws_pipe, rest_n, ""),
     ):
-        if over == base or base not in medians:
+        if (over, base) in shown:  # without wrk the raw-client baselines are the only ones
             continue
+        shown.add((over, base))
         a, b = medians[over], medians[base]
         print(
             f"  {over} / {base}: tasks/s {a['rps'] / b['rps']:.2f}x{target}, "
