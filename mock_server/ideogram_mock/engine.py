@@ -41,13 +41,13 @@ from typing import Any
 import httpx
 
 from ideogram_kit import schemas
-from ideogram_kit.codes import AUTHENTICATION_DOCS, documentation_url
+from ideogram_kit.codes import AUTHENTICATION_DOCS
 from ideogram_kit.errors import TaskError
 from ideogram_kit.validation import validate
 
 from . import limits, protocol, rest
 from .config import ConfigError, MockConfig
-from .delivery import Deliverer, DeliveryAttempt, Job, check_target
+from .delivery import Deliverer, DeliveryAttempt, Job
 from .faults import FaultPlan, RateLimiter
 from .fidelity import FidelityError, FidelityTable
 from .fidelity import load as load_fidelity
@@ -59,6 +59,7 @@ from .records import (
     CheckResult,
     Reply,
     check_report,
+    engine_rules,
     error_item,
     for_log,
     redacted,
@@ -336,35 +337,7 @@ class MockEngine:
         for index, task in enumerate(tasks):
             if index in found or not isinstance(task, dict) or task.get("taskType") != "imageInference":
                 continue
-            problems: list[TaskError] = []
-            base = {"task_index": index, "task_uuid": task["taskUUID"], "task_type": "imageInference"}
-            if task["taskUUID"].lower() in self._tasks:
-                problems.append(
-                    TaskError(
-                        code="conflictTaskUUID",
-                        message=f"Conflicting taskUUID '{task['taskUUID']}': a task the server still knows already "
-                        "uses it. Every task needs its own UUID v4.",
-                        documentation=documentation_url("taskUUID"),
-                        type="string",
-                        parameter="taskUUID",
-                        value=task["taskUUID"],
-                        hint="give every task its own uuid4(), or POST /_mock/reset",
-                        **base,
-                    )
-                )
-            for name in ("webhookURL", "uploadEndpoint"):
-                if name in task and (why := check_target(task[name], allow)) is not None:
-                    problems.append(
-                        TaskError(
-                            code="forbiddenOutboundTarget",
-                            message=why,
-                            parameter=name,
-                            value=task[name],
-                            hint="use a loopback URL, or add the host to outbound_allow",
-                            **base,
-                        )
-                    )
-            if problems:
+            if problems := engine_rules(task, index, task["taskUUID"].lower() in self._tasks, allow):
                 found[index] = problems
         return found
 
