@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +21,11 @@ from ideogram_mock.http_protocols import HEAD_LIMIT
 from ideogram_mock.server import BackgroundServer
 
 PING = b'[{"taskType":"ping"}]'
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
 
 
 @pytest.fixture(scope="module", params=["httptools", "h11"])
@@ -111,3 +118,36 @@ def test_a_head_that_never_ends_is_cut_at_the_limit(server: BackgroundServer, sh
     assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
     body = json.loads(answer.partition(b"\r\n\r\n")[2])
     assert body["errors"][0]["code"] == "headersTooLarge"
+
+
+def test_an_http_1_0_request_without_host_gets_image_urls_on_the_bound_address(server: BackgroundServer) -> None:
+    task = json.loads((Path(__file__).resolve().parent.parent / "examples" / "docs-example.json").read_text())
+    body = json.dumps([{**task, "taskUUID": str(uuid.uuid4())}]).encode()
+    with _connect(server) as sock:
+        sock.sendall(b"POST /v1 HTTP/1.0\r\nAuthorization: Bearer k\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\n\r\n" % len(body) + body)  # fmt: skip
+        [(status, answer)] = _answers(sock, 1)
+    assert status == 200
+    assert answer["data"][0]["imageURL"].startswith(f"{server.url}/images/")  # type: ignore[index]
+
+
+@pytest.mark.anyio
+async def test_a_bug_in_the_engine_gives_a_plain_500_and_is_raised_for_the_log() -> None:
+    import httpx
+
+    from ideogram_mock import MockEngine, create_app
+
+    engine = MockEngine(MockConfig())
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    engine.handle_rest = broken  # type: ignore[method-assign]
+    transport = httpx.ASGITransport(app=create_app(engine=engine), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://m.localhost") as client:
+        answer = await client.post("/v1", json=[{"taskType": "ping"}], headers={"Authorization": "Bearer k"})
+    assert (answer.status_code, answer.text) == (500, "Internal Server Error")
+    strict = httpx.ASGITransport(app=create_app(engine=engine))
+    async with httpx.AsyncClient(transport=strict, base_url="http://m.localhost") as client:
+        with pytest.raises(RuntimeError, match="a bug"):
+            await client.post("/v1", json=[{"taskType": "ping"}], headers={"Authorization": "Bearer k"})
