@@ -1,206 +1,136 @@
 """Benchmark: sync tasks over the mock's WebSocket transport against its REST path, same server.
 
-Run by hand:  .venv/bin/python bench/ws.py [--seconds 5] [--sockets 16]
+Run by hand (about 85 s with the defaults):
 
-One uvicorn process (a subprocess, so the clients do not share its GIL) serves the mock. Each
-task is the docs example with a fresh taskUUID (sync, URL output); a task is done when its
-result has arrived. Measured in turn, each for ``--seconds``:
+    .venv/bin/python bench/ws.py [--seconds 5] [--sockets 16] [--rounds 2] [--processes 2]
 
-- REST, one client posting one task at a time, and ``--sockets`` clients at once (httpx,
-  keep-alive connections);
-- WebSocket, one socket with one task in flight, ``--sockets`` sockets with one task in flight
-  each, and one socket with ``--sockets`` tasks in flight (pipelined).
+The server is the mock as users run it, ``ideogram-kit serve --port P`` (its defaults), in its own
+subprocess on 127.0.0.1 with a free port; it is reset (``POST /_mock/reset``) before each run so
+every run starts from the same state. Each task is the docs example (``examples/docs-example.json``)
+with a fresh uuid4 taskUUID, sync, URL output; a task is done when its answer has arrived. After a
+warm-up, ``--rounds`` rounds (the order reversed every other round) measure, each for ``--seconds``:
 
-Prints tasks/s, p50 and p99 of each, the server's CPU time per task (from /proc, Linux; this
-part does not depend on how fast the client libraries are), and the WS/REST ratios for the same
-concurrency (the WS path should not be slower per task: throughput ratio >= 1.0).
+- ``REST, 1 client (wrk)``: ``wrk -t1 -c1`` with ``bench/fresh_task.lua`` (one task at a time);
+- ``REST, 1 conn (raw client)``: the same with the WS runs' own client speaking HTTP/1.1
+  keep-alive, so the WS/REST ratio can also be read with the same client on both sides (one task
+  at a time, throughput is bound by the round trip, and the client's own time per task counts);
+- ``WS, 1 socket``: one socket, one task in flight;
+- ``REST, N clients (wrk)``: ``wrk -t2 -c16`` (N = ``--sockets``), as ``bench/serve.py`` runs it;
+- ``REST, N conns (raw client)``: the WS runs' client speaking HTTP/1.1, as above;
+- ``WS, N sockets``: N sockets, one task in flight on each, spread over ``--processes`` client
+  processes;
+- ``WS, 1 socket, N in flight``: one socket with N tasks outstanding (pipelined).
+
+The WebSocket client (``bench/_load.py``) is a selector loop over raw sockets in separate client
+processes: frames are built by hand with the zero mask and answers matched by their taskUUID
+without parsing the JSON, so the client costs little per task. Without ``wrk`` the REST runs use
+that client too, and the output says so.
+
+What each figure means: ``tasks/s`` is tasks answered divided by the run's duration; ``p50``/``p99``
+are latency percentiles from sending a task to its answer; ``server CPU ms/task`` is the server
+process's user + system CPU time over the run (``/proc/<pid>/stat``) divided by the tasks answered,
+the figure least disturbed by a noisy machine; ``client CPU cores`` is the load generator's CPU
+seconds per second of the run (``getrusage``), the check that the client is not the bottleneck.
+The summary gives the median over rounds and the ratios WS / REST, each naming its baseline
+(target: WS tasks/s >= 1.0x REST at the same concurrency).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import os
-import statistics
-import subprocess
-import sys
-import time
-import uuid
-from collections.abc import Coroutine
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
 
-import httpx
-from websockets.asyncio.client import ClientConnection, connect
-
-ROOT = Path(__file__).resolve().parent.parent
-DOCS_EXAMPLE = json.loads((ROOT / "examples" / "docs-example.json").read_text())
-AUTH = json.dumps([{"taskType": "authentication", "apiKey": "bench"}])
-
-
-def serve(port: int) -> None:
-    import uvicorn
-
-    from ideogram_mock import MockConfig, create_app
-
-    app = create_app(MockConfig(max_tasks=2000, request_log_size=200))
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="error", access_log=False, lifespan="off")
-
-
-def task() -> dict[str, object]:
-    return {**DOCS_EXAMPLE, "taskUUID": str(uuid.uuid4())}
-
-
-def summary(latencies: list[float], elapsed: float) -> dict[str, float]:
-    cuts = statistics.quantiles(latencies, n=100)
-    return {"tps": len(latencies) / elapsed, "p50": cuts[49] * 1000, "p99": cuts[98] * 1000, "elapsed": elapsed}
-
-
-async def rest(base: str, seconds: float, clients: int) -> dict[str, float]:
-    latencies: list[float] = []
-    deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(limits=limits, headers={"Authorization": "Bearer bench"}, timeout=30) as client:
-
-        async def worker() -> None:
-            while time.perf_counter() < deadline:
-                start = time.perf_counter()
-                response = await client.post(f"{base}/v1", json=[task()])
-                latencies.append(time.perf_counter() - start)
-                assert response.status_code == 200, response.text
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(clients)))
-        return summary(latencies, time.perf_counter() - started)
-
-
-async def authenticated(url: str) -> ClientConnection:
-    ws = await connect(url, max_size=None)
-    await ws.send(AUTH)
-    assert "connectionSessionUUID" in await ws.recv()
-    return ws
-
-
-async def ws_sockets(url: str, seconds: float, sockets: int) -> dict[str, float]:
-    """``sockets`` sockets, one task in flight on each."""
-    latencies: list[float] = []
-    conns = [await authenticated(url) for _ in range(sockets)]
-    deadline = time.perf_counter() + seconds
-
-    async def worker(ws: ClientConnection) -> None:
-        while time.perf_counter() < deadline:
-            start = time.perf_counter()
-            await ws.send(json.dumps([task()]))
-            frame = json.loads(await ws.recv())
-            latencies.append(time.perf_counter() - start)
-            assert "data" in frame, frame
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker(ws) for ws in conns))
-    elapsed = time.perf_counter() - started
-    for ws in conns:
-        await ws.close()
-    return summary(latencies, elapsed)
-
-
-async def ws_pipelined(url: str, seconds: float, in_flight: int) -> dict[str, float]:
-    """One socket, ``in_flight`` tasks outstanding at any time."""
-    ws = await authenticated(url)
-    latencies: list[float] = []
-    sent_at: dict[str, float] = {}
-    window = asyncio.Semaphore(in_flight)
-    deadline = time.perf_counter() + seconds
-
-    async def sender() -> None:
-        while time.perf_counter() < deadline:
-            await window.acquire()
-            one = task()
-            sent_at[str(one["taskUUID"])] = time.perf_counter()
-            await ws.send(json.dumps([one]))
-
-    async def receiver() -> None:
-        while sent_at or time.perf_counter() < deadline:
-            frame = json.loads(await ws.recv())
-            latencies.append(time.perf_counter() - sent_at.pop(frame["data"][0]["taskUUID"]))
-            window.release()
-
-    started = time.perf_counter()
-    await asyncio.gather(sender(), receiver())
-    elapsed = time.perf_counter() - started
-    await ws.close()
-    return summary(latencies, elapsed)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` so far (Linux /proc; NaN elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def measured(pid: int, phase: Coroutine[Any, Any, dict[str, float]]) -> dict[str, float]:
-    before = cpu_seconds(pid)
-    figures = asyncio.run(phase)
-    figures["cpu_ms"] = (cpu_seconds(pid) - before) * 1000 / (figures["tps"] * figures["elapsed"])
-    return figures
-
-
-def line(name: str, figures: dict[str, float]) -> str:
-    return (
-        f"{name:<28}: {figures['tps']:7.0f} tasks/s  p50 {figures['p50']:6.2f} ms  p99 {figures['p99']:6.2f} ms"
-        f"  server CPU {figures['cpu_ms']:.2f} ms/task"
-    )
+from _load import Run, Server, free_port, have_wrk, measure, median_run, mock_argv
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--sockets", type=int, default=16)
-    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each measured run (default 5)")
+    parser.add_argument("--sockets", type=int, default=16, help="concurrency N (default 16)")
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each kind (default 2)")
+    parser.add_argument("--processes", type=int, default=2, help="client processes for N sockets (default 2)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="warm-up per transport (default 1 s)")
     args = parser.parse_args()
-    if args.serve:
-        serve(args.serve)
-        return
-    import socket
+    n, seconds = args.sockets, args.seconds
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port)])
-    base, url, n = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/v1", args.sockets
+    def rest(conns: int) -> Callable[[Server], Run]:
+        return lambda server: measure(server, "/v1", seconds, conns, processes=args.processes)
+
+    def raw_rest(conns: int) -> Callable[[Server], Run]:
+        return lambda server: measure(server, "/v1", seconds, conns, kind="raw-http", processes=args.processes)
+
+    def ws(sockets: int, in_flight: int = 1) -> Callable[[Server], Run]:
+        processes = args.processes if sockets > 1 else 1
+        return lambda server: measure(
+            server, "/v1", seconds, sockets, kind="ws", processes=processes, in_flight=in_flight
+        )
+
+    rest_1, raw_1, ws_1 = "REST, 1 client (wrk)", "REST, 1 conn (raw client)", "WS, 1 socket"
+    rest_n, raw_n = f"REST, {n} clients (wrk)", f"REST, {n} conns (raw client)"
+    ws_n, ws_pipe = f"WS, {n} sockets", f"WS, 1 socket, {n} in flight"
+    if not have_wrk():
+        rest_1, rest_n = raw_1, raw_n
+        print("wrk NOT FOUND: the REST runs use the raw-socket client processes of bench/_load.py as well")
+    phases: dict[str, Callable[[Server], Run]] = {
+        rest_1: rest(1),
+        raw_1: raw_rest(1),
+        ws_1: ws(1),
+        rest_n: rest(n),
+        raw_n: raw_rest(n),
+        ws_n: ws(n),
+        ws_pipe: ws(1, n),
+    }
+    port = free_port()
+    server = Server("mock (ideogram-kit serve)", mock_argv(port), port).start()
+    runs: dict[str, list[Run]] = {name: [] for name in phases}
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"{base}/openapi.json")
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        asyncio.run(rest(base, 1.0, n))  # warm-up
-        asyncio.run(ws_sockets(url, 1.0, n))
-        pid = server.pid
-        rest_1 = measured(pid, rest(base, args.seconds, 1))
-        ws_1 = measured(pid, ws_sockets(url, args.seconds, 1))
-        rest_n = measured(pid, rest(base, args.seconds, n))
-        ws_n = measured(pid, ws_sockets(url, args.seconds, n))
-        ws_pipe = measured(pid, ws_pipelined(url, args.seconds, n))
+        measure(server, "/v1", args.warmup, n, processes=args.processes)
+        measure(server, "/v1", args.warmup, n, kind="ws", processes=args.processes)
+        for round_ in range(args.rounds):
+            order = list(phases) if round_ % 2 == 0 else list(phases)[::-1]
+            for name in order:
+                server.reset()
+                run = phases[name](server)
+                runs[name].append(run)
+                print(run.line(f"round {round_ + 1}  {name}", "task") + f"  [{run.client}]")
     finally:
-        server.terminate()
-        server.wait(10)
-    print(line("REST, 1 client", rest_1))
-    print(line("WS, 1 socket", ws_1))
-    print(line(f"REST, {n} clients", rest_n))
-    print(line(f"WS, {n} sockets", ws_n))
-    print(line(f"WS, 1 socket, {n} in flight", ws_pipe))
-    print(f"ratio WS/REST, 1 at a time : {ws_1['tps'] / rest_1['tps']:.2f}x (target >= 1.0x)")
-    print(f"ratio WS/REST, {n} at once  : {ws_n['tps'] / rest_n['tps']:.2f}x (target >= 1.0x)")
-    print(f"ratio WS 1 socket pipelined / REST {n} clients: {ws_pipe['tps'] / rest_n['tps']:.2f}x")
-    print(f"server CPU per task, REST/WS at {n} at once: {rest_n['cpu_ms'] / ws_n['cpu_ms']:.2f}x (WS cheaper if > 1)")
+        server.stop()
+
+    medians = {name: median_run(phase_runs) for name, phase_runs in runs.items()}
+    print(f"\nsummary: median of {args.rounds} rounds, the mock as users run it")
+    for name, m in medians.items():
+        print(
+            f"  {name:<30}: {m['rps']:7.0f} tasks/s  p50 {m['p50']:6.2f} ms"
+            f"  p99 {m['p99']:7.2f} ms  server CPU {m['cpu']:.3f} ms/task  client CPU {m['client']:.2f} cores"
+        )
+    shown: set[tuple[str, str]] = set()
+    print("ratios, WS / its REST baseline (tasks/s: higher is better; server CPU per task: lower is better):")
+    for over, base, target in (
+        (ws_1, rest_1, " (target >= 1.0x)"),
+        (ws_1, raw_1, " (same client on both sides)"),
+        (ws_n, rest_n, " (target >= 1.0x)"),
+        (ws_n, raw_n, " (same client on both sides)"),
+        (ws_pipe, rest_n, ""),
+    ):
+        if (over, base) in shown:  # without wrk the raw-client baselines are the only ones
+            continue
+        shown.add((over, base))
+        a, b = medians[over], medians[base]
+        print(
+            f"  {over} / {base}: tasks/s {a['rps'] / b['rps']:.2f}x{target}, "
+            f"server CPU per task {a['cpu'] / b['cpu']:.2f}x"
+        )
+    failed = {name: m["failed"] for name, m in medians.items() if m["failed"]}
+    print(
+        "answers: every task answered with its result"
+        if not failed
+        else "answers: !! NOT every task got its result: " + ", ".join(f"{k}: {v:.0f}" for k, v in failed.items())
+    )
+    busiest = max(medians.values(), key=lambda m: m["client"])
+    print(
+        f"load generators: at most {busiest['client']:.2f} CPU cores (median over rounds) in any kind of run, "
+        "against the server's one core: the client is not the bottleneck while this stays well under 1"
+    )
 
 
 if __name__ == "__main__":

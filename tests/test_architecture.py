@@ -1,4 +1,4 @@
-"""The import layering the README's Architecture section draws stays true."""
+"""The import layering docs/architecture.md draws stays true."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ MOCK_MAY_NOT = {
     "ideogram_kit.strategy_mistakes", "ideogram_kit.strategy_envelopes", "ideogram_kit.types",
     "ideogram_kit.hypothesis_hook", "ideogram_kit.cli", "ideogram_kit.contract", "ideogram_kit.plugin",
     "ideogram_kit.pytest_support", "ideogram_kit.plugin_engine", "ideogram_kit.inprocess_mock",
-    "ideogram_kit.live_server", "ideogram_kit.webhook_receiver",
+    "ideogram_kit.live_server", "ideogram_kit.webhook_receiver", "ideogram_kit.network_guard",
+    "ideogram_kit.intercept_httpx", "ideogram_kit.intercept_requests", "ideogram_kit.intercept_aiohttp",
 }  # fmt: skip
 #: every module of the two packages, by dotted name
 KNOWN = {f"{package}.{path.stem}" for package, folder in PACKAGES.items() for path in folder.glob("*.py")} | set(

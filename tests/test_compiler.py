@@ -105,6 +105,15 @@ def _compile(schema: dict[str, Any]) -> Any:
         ({"additionalProperties": {"type": "integer"}, "properties": {"a": {}}}, [{"a": "x", "b": 1}, {"b": "x"}]),
         ({"dependentRequired": {"a": ["b"]}, "minProperties": 1, "maxProperties": 2}, [{"a": 1}, {"a": 1, "b": 2}, {}]),
         ({"allOf": [True, {"type": "array", "items": False}]}, [[], [1]]),
+        ({"dependentSchemas": {"a": {"required": ["b"]}}}, [{"a": 1}, {"a": 1, "b": 2}, {"b": 1}]),
+        ({"anyOf": [{"not": {"type": "string"}}, {"minLength": 3}]}, ["ab", "abc", 1]),
+        (
+            {"type": "object", "properties": {"kids": {"type": "array", "items": {"$ref": "#"}}}, "required": ["n"]},
+            [{"n": 1, "kids": [{"n": 2, "kids": []}]}, {"n": 1, "kids": [{"kids": []}]}, {"n": 1, "kids": [3]}],
+        ),
+        ({"allOf": [{"$ref": "#/$defs/t"}], "$defs": {"t": {"items": {"$ref": "#/$defs/t"}}}}, [[[[]]], [[[1]]]]),
+        ({"properties": {"a": {"$ref": "#/$defs/no"}, "b": False}, "$defs": {"no": False}}, [{}, {"a": 1}, {"b": 1}]),
+        ({"type": "object", "properties": {"a": {"$ref": "#/$defs/yes"}}, "$defs": {"yes": True}}, [{"a": 1}, 2]),
     ],
 )
 def test_keywords_match_jsonschema(schema: dict[str, Any], instances: list[Any]) -> None:
@@ -114,7 +123,15 @@ def test_keywords_match_jsonschema(schema: dict[str, Any], instances: list[Any])
         assert predicate(instance) == oracle.is_valid(instance), instance
 
 
-@pytest.mark.parametrize("schema", [{"multipleOf": 2}, {"patternProperties": {"a": {}}}, {"contains": {}}])
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"multipleOf": 2},
+        {"patternProperties": {"a": {}}},
+        {"contains": {}},
+        {"properties": {"a": {"$id": "urn:other", "type": "string"}}},
+    ],
+)
 def test_unknown_keywords_refuse_to_compile(schema: dict[str, Any]) -> None:
     with pytest.raises(Unsupported):
         _compile(schema)

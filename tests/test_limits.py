@@ -135,10 +135,11 @@ def test_parse_json_depth_is_always_enforced() -> None:
 # -- limits over WebSocket ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[BackgroundServer]:
+@pytest.fixture(scope="module", params=["httptools", "h11"])
+def server(request: pytest.FixtureRequest) -> Iterator[BackgroundServer]:
+    """The mock on a socket, once on each HTTP parser: both answer the same."""
     with BackgroundServer(MockConfig(port=0, max_tasks_per_request=3, max_images_per_request=5,
-                                     max_json_depth=8)) as live:  # fmt: skip
+                                     max_json_depth=8, http=request.param)) as live:  # fmt: skip
         yield live
 
 
@@ -588,8 +589,9 @@ def _read_until_closed(sock: socket.socket, limit: float = 30) -> bytes:
     ],
     ids=["idle", "slow-headers", "endless-chunked", "short-body"],
 )
-def test_connections_that_never_finish_a_request_are_closed(sent: bytes, code: str | None) -> None:
-    with BackgroundServer(MockConfig(port=0, header_timeout=0.3, body_timeout=0.3)) as live:
+@pytest.mark.parametrize("parser", ["httptools", "h11"])
+def test_connections_that_never_finish_a_request_are_closed(sent: bytes, code: str | None, parser: str) -> None:
+    with BackgroundServer(MockConfig(port=0, header_timeout=0.3, body_timeout=0.3, http=parser)) as live:
         with socket.create_connection(("127.0.0.1", port_of(live.url))) as sock:
             sock.sendall(sent)
             answer = _read_until_closed(sock)
@@ -601,8 +603,9 @@ def test_connections_that_never_finish_a_request_are_closed(sent: bytes, code: s
         assert httpx.post(f"{live.url}/v1", json=[{"taskType": "ping"}], headers=AUTH).status_code == 200
 
 
-def test_a_kept_alive_connection_is_closed_when_it_goes_quiet_and_websockets_are_not_touched() -> None:
-    with BackgroundServer(MockConfig(port=0, header_timeout=0.3, body_timeout=0.3)) as live:
+@pytest.mark.parametrize("parser", ["httptools", "h11"])
+def test_a_kept_alive_connection_is_closed_when_it_goes_quiet_and_websockets_are_not_touched(parser: str) -> None:
+    with BackgroundServer(MockConfig(port=0, header_timeout=0.3, body_timeout=0.3, http=parser)) as live:
         with socket.create_connection(("127.0.0.1", port_of(live.url))) as sock:
             ping = b'[{"taskType":"ping"}]'
             sock.sendall(HEAD + b"Authorization: Bearer k\r\nContent-Length: 21\r\n\r\n" + ping)

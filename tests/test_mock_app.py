@@ -702,4 +702,4 @@ async def test_results_stream_one_by_one_as_each_is_ready(engine: MockEngine) ->
     async for item in run.stream():
         seen.append((item["imageUUID"], run.done))
     assert [done for _, done in seen] == [False, True]  # the first image before the task had finished
-    assert [uuid for uuid, _ in seen] == run.image_uuids
+    assert [uuid for uuid, _ in seen] == list(run.image_uuids)

@@ -176,7 +176,9 @@ def test_config_files(tmp_path: Path) -> None:
     assert MockConfig.from_file(js).api_keys == ("only",)
     js.write_text('{"requireJsonContentType": false}')
     assert MockConfig.from_file(js).require_json_content_type is False
-    for text, message in [("{", "invalid JSON"), ('{"seed": "x"}', "number"), ('{"latencyMin": 2}', "latency_max"),
+    for text, message in [("{", "invalid JSON"), ('{"seed": "x"}', "number"),
+                          ('{"latencyMin": 2, "latencyMax": 1}', "latency_max"),
+                          ('{"http": "spdy"}', "http must be one of auto, httptools, h11"),
                           ("[1]", "object"), ('{"port": 1.5}', "integer"), ('{"host": 1}', "string"),
                           ('{"publicBaseUrl": "ftp://x"}', "http"), ('{"apiKeys": [1]}', "list"),
                           ('{"publicBaseUrl": 3}', "string or null"), ('{"retention": -1}', ">= 0"),
@@ -196,7 +198,8 @@ def test_config_files(tmp_path: Path) -> None:
         MockConfig(max_tasks=0)
 
 
-def test_readme_lists_every_setting() -> None:
-    readme = (ROOT / "README.md").read_text()
-    missing = [f["name"] for f in describe_fields() if f"`{f['name']}`" not in readme]
+def test_the_docs_list_every_setting() -> None:
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    text = "\n".join(page.read_text() for page in pages)
+    missing = [f["name"] for f in describe_fields() if f"| `{f['name']}` |" not in text]
     assert not missing

@@ -252,7 +252,9 @@ def test_options_ini_and_config_file_set_the_defaults(pytester: pytest.Pytester,
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", *args)
 
     result.assert_outcomes(passed=2, errors=1)
-    result.stdout.fnmatch_lines(["E   *ConfigError: unknown setting 'nonsense'; known: host, port, seed*"])
+    result.stdout.fnmatch_lines(
+        ["E   *ConfigError: unknown setting 'nonsense'; known: host, port, *seed, *latency_min*"]
+    )
 
 
 def test_a_conftest_can_override_the_settings_fixture(app: pytest.Pytester) -> None:
@@ -333,17 +335,19 @@ def test_the_example_apps_test_suite_passes(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=6)  # the webhook test runs once per body shape
 
 
-def test_the_readme_shows_the_real_failure_report(pytester: pytest.Pytester) -> None:
+def test_the_docs_show_the_real_failure_report(pytester: pytest.Pytester) -> None:
     example = ROOT / "examples" / "plugin_invalid_payload.py"
     (pytester.path / "test_example.py").write_text(example.read_text())
-    readme = (ROOT / "README.md").read_text()
-    shown = re.search(r"`examples/plugin_invalid_payload\.py`.*?```python\n.*?```\n\n```text\n(.*?)```", readme, re.S)
-    assert shown is not None
+    pattern = re.compile(r"`examples/plugin_invalid_payload\.py`[^`]*?```python\n.*?```\n\n```text\n(.*?)```", re.S)
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    shown = [match.group(1) for page in pages for match in pattern.finditer(page.read_text())]
+    assert shown, "no page shows the report of examples/plugin_invalid_payload.py"
 
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
 
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([literal(line) for line in shown.group(1).splitlines()])
+    for report in shown:
+        result.stdout.fnmatch_lines([literal(line) for line in report.splitlines()])
 
 
 @pytest.mark.parametrize(

@@ -112,8 +112,8 @@ _PER_PARAMETER = {"invalidValue": "A value of '", "missingParameter": "The requi
 
 
 def catalogue_markdown() -> tuple[str, str]:
-    """The README's two catalogue tables, from the schema: the codes with a meaning of their own (code,
-    HTTP status, evidence, meaning), then the per-parameter codes, one row per parameter.
+    """The error catalogue page's two tables (docs/reference/errors.md), from the schema: the codes with a
+    meaning of their own (code, HTTP status, evidence, meaning), then the per-parameter codes, one row per parameter.
 
     A per-parameter entry is told by its description (``A value of 'width' is wrong...``, ``The required
     parameter 'width' is absent...``); its name must be the one Runware's rule gives that parameter
@@ -137,12 +137,12 @@ def catalogue_markdown() -> tuple[str, str]:
     return "\n".join(own), "\n".join(per)
 
 
-def test_readme_catalogue_is_the_schema_catalogue() -> None:
-    readme = (ROOT / "README.md").read_text()
+def test_docs_catalogue_is_the_schema_catalogue() -> None:
+    page = (ROOT / "docs" / "reference" / "errors.md").read_text()
     for name, table in zip(("catalogue", "per-parameter"), catalogue_markdown(), strict=True):
         start, end = f"<!-- {name}:start -->\n", f"\n<!-- {name}:end -->"
-        shown = readme[readme.index(start) + len(start) : readme.index(end)]
-        assert shown == table, f"README's {name} table is stale; paste:\n{table}"
+        shown = page[page.index(start) + len(start) : page.index(end)]
+        assert shown == table, f"docs/reference/errors.md's {name} table is stale; paste:\n{table}"
 
 
 def test_wheel_ships_the_schemas_and_py_typed(tmp_path: Path) -> None:

@@ -12,16 +12,19 @@ Routes: ``POST /v1`` and WebSocket ``/v1`` (the Runware protocol; the socket sid
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.datastructures import URL
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 
 from ideogram_kit.payloads import JSONInputError
 
@@ -79,6 +82,99 @@ async def _no_route(request: Request, exc: Exception) -> Response:
     return _envelope(protocol.rest_errors([err]), exc.status_code, dict(exc.headers or {}))
 
 
+async def _refused(scope: Scope, receive: Receive, send: Send) -> None:  # pragma: no cover - never called
+    raise AssertionError("the fast path's guard only checks")
+
+
+class _RestEndpoint:
+    """``POST /v1`` as a bare ASGI endpoint: read the body (up to the limit), let the engine answer.
+
+    It is both the ``/v1`` route's endpoint and the app's fast path (see :class:`_MockApp`), so the
+    most frequent request skips Starlette's request and response objects and middleware.
+    """
+
+    def __init__(self, engine: MockEngine, guard: CrossSiteGuard) -> None:
+        self.engine = engine
+        self.guard = guard
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        engine = self.engine
+        limit = engine.config.max_body_bytes
+        length = authorization = content_type = host = None
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                length = value.decode("latin-1")
+            elif name == b"authorization":
+                authorization = value.decode("latin-1")
+            elif name == b"content-type":
+                content_type = value.decode("latin-1")
+            elif name == b"host":
+                host = value.decode("latin-1")
+        declared_size = int(length) if length is not None and length.isdigit() else None
+        if declared_size is not None and declared_size > limit:
+            body = b""  # the engine answers 413 from the declared size; the stream is never read
+        else:
+            chunks: list[bytes] = []
+            size = 0
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":  # the client left mid-body: nobody to answer, nothing to log
+                    await send({"type": "http.response.start", "status": 400, "headers": [(b"content-length", b"0")]})
+                    await send({"type": "http.response.body", "body": b""})
+                    return
+                chunk = message.get("body", b"")
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit or not message.get("more_body", False):
+                    break
+            body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        reply = await engine.handle_rest(
+            body, authorization=authorization, base_url=engine.config.public_base_url or _base_url(scope, host),
+            declared_size=declared_size, content_type=content_type,
+        )  # fmt: skip
+        payload = protocol.encode(reply.body)
+        headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (reply.headers or {}).items()]
+        headers += [(b"content-length", str(len(payload)).encode()), (b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+
+def _base_url(scope: Scope, host: str | None) -> str:
+    """The request's base URL, as Starlette's ``request.base_url`` gives it."""
+    if host is None:
+        return str(URL(scope=scope).replace(path=scope.get("root_path", "") + "/", query=""))
+    return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}/"
+
+
+class _MockApp(Starlette):
+    """The mock's Starlette app, sending ``POST /v1`` straight to its endpoint once the guard lets it by."""
+
+    rest: _RestEndpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and scope["path"] == scope.get("root_path", "") + "/v1"
+            and self.rest.guard.problem(scope) is None  # a refusal takes the long way, to the guard's answer
+        ):
+            scope["app"] = self
+            try:
+                await self.rest(scope, receive, send)
+            except Exception:
+                # as Starlette's ServerErrorMiddleware: a plain 500 if nothing was sent yet, then raise for the log
+                await _server_error(send)
+                raise
+            return
+        await super().__call__(scope, receive, send)
+
+
+async def _server_error(send: Send) -> None:
+    with contextlib.suppress(Exception):  # the answer may have begun: then the connection just closes
+        await send({"type": "http.response.start", "status": 500, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"Internal Server Error"})
+
+
 def create_app(
     config: MockConfig | None = None, engine: MockEngine | None = None, *, extra_hosts: Iterable[str] = ()
 ) -> Starlette:
@@ -93,24 +189,7 @@ def create_app(
     elif config is not None:
         raise ValueError("pass either config or engine, not both")
 
-    def base_url(request: Request) -> str:
-        return engine.config.public_base_url or str(request.base_url)
-
-    async def post_v1(request: Request) -> Response:
-        limit = engine.config.max_body_bytes
-        declared = request.headers.get("content-length", "")
-        declared_size = int(declared) if declared.isdigit() else None
-        if declared_size is not None and declared_size > limit:
-            body = b""  # the engine answers 413 from the declared size; the stream is never read
-        elif (read := await _read_body(request, limit)) is not None:
-            body = read
-        else:  # the client left mid-body: nobody to answer, nothing to log
-            return Response(status_code=400)
-        reply = await engine.handle_rest(
-            body, authorization=request.headers.get("authorization"), base_url=base_url(request),
-            declared_size=declared_size, content_type=request.headers.get("content-type"),
-        )  # fmt: skip
-        return _envelope(reply.body, reply.status, reply.headers)
+    rest = _RestEndpoint(engine, CrossSiteGuard(_refused, config=lambda: engine.config, extra_hosts=extra_hosts))
 
     async def get_image(request: Request) -> Response:
         name = request.path_params["name"]
@@ -166,7 +245,7 @@ def create_app(
 
     hub = WebSocketHub(engine)
     routes = [
-        Route("/v1", post_v1, methods=["POST"]),
+        Route("/v1", rest, methods=["POST"]),
         WebSocketRoute("/v1", hub.serve),
         Route("/images/{name}", get_image, methods=["GET"]),
         Route("/_mock/requests", list_requests, methods=["GET"]),
@@ -179,7 +258,8 @@ def create_app(
         *dashboard.routes(engine),
     ]
     guard = Middleware(CrossSiteGuard, config=lambda: engine.config, extra_hosts=extra_hosts)
-    app = Starlette(routes=routes, exception_handlers={404: _no_route, 405: _no_route}, middleware=[guard])
+    app = _MockApp(routes=routes, exception_handlers={404: _no_route, 405: _no_route}, middleware=[guard])
+    app.rest = rest
     app.state.engine = engine
     app.state.websockets = hub
     return app

@@ -36,6 +36,9 @@ class MockConfig:
 
     host: str = _opt("127.0.0.1", "address `ideogram-kit serve` binds (loopback by default)")
     port: int = _opt(8000, "port `ideogram-kit serve` binds; 0 picks a free one")
+    http: str = _opt(
+        "auto", "HTTP/1.1 parser of the server: auto (httptools with uvloop when installed), httptools or h11"
+    )
     seed: int = _opt(0, "seeds images, result seeds and the fault plan: same seed, same run")
     public_base_url: str | None = _opt(
         None, "base of imageURL (e.g. https://images.test); default: the scheme and Host of each request"
@@ -248,6 +251,7 @@ _RATES = ("failure_rate", "timeout_rate", "nsfw_rate", "webhook_drop_rate", "req
 #: The codes request_failure_code may name (request-level faults with their documented statuses).
 REQUEST_FAILURE_CODES = ("insufficientCredits", "forbidden", "rateLimitExceeded", "serviceUnavailable", "queueTimeout")
 WEBHOOK_BODIES = ("flat", "data")
+HTTP_PARSERS = ("auto", "httptools", "h11")
 _NON_NEGATIVE = (
     "latency_min", "latency_max", "rate_limit", "retention", "max_body_bytes", "image_ttl",
     "image_cache_bytes", "cost_per_image", "delivery_base_delay", "delivery_max_delay", "shutdown_grace", "seed",
@@ -276,6 +280,8 @@ def _check(config: MockConfig) -> None:
     if config.request_failure_code not in REQUEST_FAILURE_CODES:
         allowed = ", ".join(REQUEST_FAILURE_CODES)
         raise ConfigError(f"request_failure_code must be one of {allowed}, got {config.request_failure_code!r}")
+    if config.http not in HTTP_PARSERS:
+        raise ConfigError(f"http must be one of {', '.join(HTTP_PARSERS)}, got {config.http!r}")
     if config.webhook_body not in WEBHOOK_BODIES:
         raise ConfigError(f"webhook_body must be flat or data, got {config.webhook_body!r}")
     if config.failure_rate + config.timeout_rate > 1.0:

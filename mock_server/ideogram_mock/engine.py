@@ -36,19 +36,18 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import replace
 from typing import Any
 
 import httpx
 
 from ideogram_kit import schemas
-from ideogram_kit.codes import AUTHENTICATION_DOCS, documentation_url
+from ideogram_kit.codes import AUTHENTICATION_DOCS
 from ideogram_kit.errors import TaskError
 from ideogram_kit.validation import validate
 
 from . import limits, protocol, rest
 from .config import ConfigError, MockConfig
-from .delivery import Deliverer, DeliveryAttempt, Job, check_target
+from .delivery import Deliverer, DeliveryAttempt, Job
 from .faults import FaultPlan, RateLimiter
 from .fidelity import FidelityError, FidelityTable
 from .fidelity import load as load_fidelity
@@ -60,6 +59,7 @@ from .records import (
     CheckResult,
     Reply,
     check_report,
+    engine_rules,
     error_item,
     for_log,
     redacted,
@@ -127,6 +127,7 @@ class MockEngine:
         self._background: set[asyncio.Task[Any]] = set()
         self._generation = 0
         self._changes = 0
+        self._touch = self.touch
         self._next_prune = -math.inf
 
     # -- configuration and lifecycle -----------------------------------------------------------
@@ -148,6 +149,11 @@ class MockEngine:
             self._deliveries = deque(self._deliveries, maxlen=self._config.delivery_log_size)
         self.touch()
         return self._config
+
+    def bound_to(self, port: int) -> None:
+        """The server bound ``port``: the config (and what :meth:`reset` restores) shows it."""
+        self._startup_config = self._startup_config.replace(port=port)
+        self.configure({"port": port})
 
     def reset(self, *, keep_config: bool = False) -> None:
         """Forget every task, image, logged request and delivery; restart the fault plan.
@@ -331,35 +337,7 @@ class MockEngine:
         for index, task in enumerate(tasks):
             if index in found or not isinstance(task, dict) or task.get("taskType") != "imageInference":
                 continue
-            problems: list[TaskError] = []
-            base = {"task_index": index, "task_uuid": task["taskUUID"], "task_type": "imageInference"}
-            if task["taskUUID"].lower() in self._tasks:
-                problems.append(
-                    TaskError(
-                        code="conflictTaskUUID",
-                        message=f"Conflicting taskUUID '{task['taskUUID']}': a task the server still knows already "
-                        "uses it. Every task needs its own UUID v4.",
-                        documentation=documentation_url("taskUUID"),
-                        type="string",
-                        parameter="taskUUID",
-                        value=task["taskUUID"],
-                        hint="give every task its own uuid4(), or POST /_mock/reset",
-                        **base,
-                    )
-                )
-            for name in ("webhookURL", "uploadEndpoint"):
-                if name in task and (why := check_target(task[name], allow)) is not None:
-                    problems.append(
-                        TaskError(
-                            code="forbiddenOutboundTarget",
-                            message=why,
-                            parameter=name,
-                            value=task[name],
-                            hint="use a loopback URL, or add the host to outbound_allow",
-                            **base,
-                        )
-                    )
-            if problems:
+            if problems := engine_rules(task, index, task["taskUUID"].lower() in self._tasks, allow):
                 found[index] = problems
         return found
 
@@ -427,7 +405,7 @@ class MockEngine:
         number = int(task.get("numberResults", default("numberResults")))
         run = TaskRun(task, cfg, self._faults.task(number), cfg.public_base_url or base_url, request)
         self.on_task(run)
-        run.on_change = self.touch
+        run.on_change = self._touch  # one bound method for every run
         self._tasks.add(run.task_uuid.lower(), run)
         self._forgotten(self._tasks.evict_over(cfg.max_tasks))  # finished only, oldest first: O(1) per task
         return run
@@ -447,6 +425,9 @@ class MockEngine:
         other: the caller then gets the run with its "cancelled" error, not an exception.
         """
         run = self._register(task, base_url, request)
+        if not run.fate.latency and run.task.get("outputType", default("outputType")) == "URL":
+            await self._execute(run)  # nothing in it waits (no latency, no encoding): no background work needed
+            return run
         job = self._start(run)
         await asyncio.wait({job})
         if not job.cancelled():
@@ -505,7 +486,7 @@ class MockEngine:
         cfg = self._config
         if run._recipe is None:
             run._recipe = base_recipe(task)
-        recipe = replace(run._recipe, seed=run.seeds[index])
+        recipe = run._recipe._replace(seed=run.seeds[index])
         image_uuid = run.image_uuids[index]
         output_type = task.get("outputType", default("outputType"))
         ttl = task.get("ttl", cfg.image_ttl) if output_type == "URL" else cfg.image_ttl

@@ -20,9 +20,8 @@ __all__ = ["FaultPlan", "RateLimiter", "TaskFate"]
 
 @dataclass(frozen=True, slots=True)
 class TaskFate:
-    """What the plan decided for one task."""
+    """What the plan decided for one task (immutable: tasks with the same fate may share one)."""
 
-    index: int
     latency: float
     failure: str | None  # an error code of the catalogue (providerError, timeoutProvider) or None
     nsfw: tuple[bool, ...]  # per image
@@ -34,6 +33,9 @@ class FaultPlan:
     def __init__(self, config: Callable[[], MockConfig]) -> None:
         self._config = config
         self._counters: dict[str, int] = {}
+        # fates with nothing drawn, shared: a server keeps thousands of finished tasks, one object each is
+        # one more for every full garbage collection to walk (keys: latency, NSFW flag, number of images)
+        self._undrawn: dict[tuple[float, bool, int], TaskFate] = {}
 
     def reset(self) -> None:
         self._counters.clear()
@@ -46,7 +48,23 @@ class FaultPlan:
     def task(self, number_results: int) -> TaskFate:
         """Decide the next task's latency, failure and NSFW flags."""
         cfg = self._config()
-        n, rng = self._rng("task")
+        if (
+            cfg.latency_max <= cfg.latency_min
+            and cfg.failure_rate <= 0
+            and cfg.timeout_rate <= 0
+            and cfg.nsfw_rate in (0, 1)
+        ):
+            # nothing to draw (random() < 0 never holds, < 1 always does): the same fate without seeding
+            # a generator, the counter moved on as if it had been
+            self._counters["task"] = self._counters.get("task", 0) + 1
+            key = (cfg.latency_min, cfg.nsfw_rate == 1, number_results)
+            fate = self._undrawn.get(key)
+            if fate is None:
+                if len(self._undrawn) >= 256:  # latencies change only with the config: never in practice
+                    self._undrawn.clear()
+                fate = self._undrawn[key] = TaskFate(cfg.latency_min, None, (cfg.nsfw_rate == 1,) * number_results)
+            return fate
+        _, rng = self._rng("task")
         latency = cfg.latency_min
         if cfg.latency_max > cfg.latency_min:
             latency = rng.uniform(cfg.latency_min, cfg.latency_max)
@@ -57,7 +75,7 @@ class FaultPlan:
         elif roll < cfg.failure_rate + cfg.timeout_rate:
             failure = "timeoutProvider"
         nsfw = tuple(rng.random() < cfg.nsfw_rate for _ in range(number_results))
-        return TaskFate(n, latency, failure, nsfw)
+        return TaskFate(latency, failure, nsfw)
 
     def request_failure(self) -> str | None:
         """The code a whole request is refused with (``request_failure_code``), or None.

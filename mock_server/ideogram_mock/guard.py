@@ -22,6 +22,7 @@ Refusals are Runware-style envelopes: 403 ``forbiddenOrigin`` / ``forbiddenHost`
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -39,6 +40,7 @@ __all__ = ["CrossSiteGuard", "is_loopback_name"]
 _STATE_CHANGING = frozenset({"POST", "PATCH", "PUT"})  # DELETE: no /_mock/ route takes it (405)
 
 
+@functools.lru_cache(maxsize=1024)  # a few names, asked on every request
 def is_loopback_name(host: str) -> bool:
     """``localhost``, a ``.localhost`` name, or a loopback address (``127.0.0.0/8``, ``::1``)."""
     host = host.lower().rstrip(".")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import Any
 
 from .config import MockConfig
 from .images import ImageRecipe
@@ -19,10 +19,10 @@ from .images import ImageRecipe
 __all__ = ["ImageStore"]
 
 
-@dataclass(slots=True)
-class _Stored:
-    recipe: ImageRecipe
-    expires_at: float
+# A stored image is ``(the recipe's fields as a plain tuple, expires_at)``: plain tuples of strings and
+# numbers, which the garbage collector stops tracking, so the max_images a server keeps cost full
+# collections nothing (a dataclass holding an ImageRecipe is two objects it walks every time).
+_Stored = tuple[tuple[Any, ...], float]
 
 
 class ImageStore:
@@ -39,34 +39,35 @@ class ImageStore:
     def put(self, image_uuid: str, recipe: ImageRecipe, ttl: float) -> None:
         """Serve ``recipe`` as ``image_uuid`` for ``ttl`` seconds from now."""
         expires_at = self._clock() + ttl
-        self._images[image_uuid] = _Stored(recipe, expires_at)
+        self._images[image_uuid] = (tuple(recipe), expires_at)
         self._images.move_to_end(image_uuid)
         heapq.heappush(self._deadlines, (expires_at, image_uuid))
         while len(self._images) > self._config().max_images:
             self._images.popitem(last=False)
         if len(self._deadlines) > 2 * len(self._images) + 64:  # stale deadlines of replaced or evicted images
-            self._deadlines = [(at, key) for key, s in self._images.items() for at in (s.expires_at,)]
+            self._deadlines = [(at, key) for key, (_, at) in self._images.items()]
             heapq.heapify(self._deadlines)
 
     def recipe(self, image_uuid: str) -> ImageRecipe | None:
         """The recipe stored as ``image_uuid`` (expired or not: the renderer's cache key)."""
         stored = self._images.get(image_uuid)
-        return stored.recipe if stored is not None else None
+        return ImageRecipe._make(stored[0]) if stored is not None else None
 
     def find(self, name: str) -> ImageRecipe | None:
         """The recipe behind ``<imageUUID>.<ext>``, or None when unknown, expired or of another format."""
         image_uuid, _, extension = name.lower().partition(".")
         stored = self._images.get(image_uuid)
-        if stored is None or stored.expires_at <= self._clock() or stored.recipe.format.extension != extension:
+        if stored is None or stored[1] <= self._clock():
             return None
-        return stored.recipe
+        recipe = ImageRecipe._make(stored[0])
+        return recipe if recipe.format.extension == extension else None
 
     def expire(self, now: float) -> None:
         """Forget the images whose ttl has passed."""
         while self._deadlines and self._deadlines[0][0] <= now:
             at, key = heapq.heappop(self._deadlines)
             stored = self._images.get(key)
-            if stored is not None and stored.expires_at == at:
+            if stored is not None and stored[1] == at:
                 del self._images[key]
 
     def clear(self) -> None:

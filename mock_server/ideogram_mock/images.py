@@ -21,6 +21,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from PIL import Image
 
@@ -48,9 +49,8 @@ _REFERENCE_SIZE = 96  # decoded references are kept as thumbnails of at most thi
 _MAX_REFERENCE_PIXELS = 64_000_000
 
 
-@dataclass(frozen=True, slots=True)
-class ImageRecipe:
-    """Everything that determines one result image's bytes."""
+class ImageRecipe(NamedTuple):
+    """Everything that determines one result image's bytes (a named tuple: cheap to make and to copy)."""
 
     reference: str
     prompt: str

@@ -17,12 +17,17 @@ from typing import Any
 __all__ = ["encode", "encode_item", "rest_errors"]
 
 
+# made once: json.dumps with any option builds a new encoder on every call
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_COMPACT_ASCII = json.JSONEncoder(separators=(",", ":"))
+
+
 def _dumps(value: Any) -> bytes:
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    text = _COMPACT.encode(value)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate echoed from the client: \\uXXXX escapes are valid JSON
-        return json.dumps(value, separators=(",", ":")).encode("ascii")
+        return _COMPACT_ASCII.encode(value).encode("ascii")
 
 
 def encode(body: dict[str, Any]) -> bytes:

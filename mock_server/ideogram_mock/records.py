@@ -4,7 +4,8 @@
 - :func:`for_log`: a body as the request log keeps it (image data shortened); :func:`log_cost`:
   the bytes an entry is counted for against ``request_log_bytes``; :func:`redacted`: a request
   with its API keys hidden (the log, the dashboard and getTaskDetails never show a secret).
-- :class:`CheckResult` and :func:`check_report`: the validation of a request, and its view in the log.
+- :class:`CheckResult` and :func:`check_report`: the validation of a request, and its view in the log;
+  :func:`engine_rules`: what the mock checks beyond the schema (taskUUID conflicts, outbound targets).
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ideogram_kit.codes import documentation_url
 from ideogram_kit.errors import TaskError
+
+from .delivery import check_target
 
 __all__ = [
     "INJECTED_CODES",
@@ -22,6 +26,7 @@ __all__ = [
     "CheckResult",
     "Reply",
     "check_report",
+    "engine_rules",
     "error_item",
     "for_log",
     "log_cost",
@@ -127,6 +132,41 @@ def check_report(tasks: list[Any], found: Mapping[int, list[TaskError]]) -> list
         }
         for i, t in enumerate(tasks)
     ]
+
+
+def engine_rules(task: Mapping[str, Any], index: int, known: bool, allow: tuple[str, ...]) -> list[TaskError]:
+    """The mock's own rules for a schema-valid ``imageInference`` task at ``index``: its taskUUID is not
+    one the server still ``known``s (``conflictTaskUUID``), its webhook and upload targets are allowed
+    (``forbiddenOutboundTarget``, see :func:`~ideogram_mock.delivery.check_target` and ``allow``)."""
+    problems: list[TaskError] = []
+    base = {"task_index": index, "task_uuid": task["taskUUID"], "task_type": "imageInference"}
+    if known:
+        problems.append(
+            TaskError(
+                code="conflictTaskUUID",
+                message=f"Conflicting taskUUID '{task['taskUUID']}': a task the server still knows already "
+                "uses it. Every task needs its own UUID v4.",
+                documentation=documentation_url("taskUUID"),
+                type="string",
+                parameter="taskUUID",
+                value=task["taskUUID"],
+                hint="give every task its own uuid4(), or POST /_mock/reset",
+                **base,
+            )
+        )
+    for name in ("webhookURL", "uploadEndpoint"):
+        if name in task and (why := check_target(task[name], allow)) is not None:
+            problems.append(
+                TaskError(
+                    code="forbiddenOutboundTarget",
+                    message=why,
+                    parameter=name,
+                    value=task[name],
+                    hint="use a loopback URL, or add the host to outbound_allow",
+                    **base,
+                )
+            )
+    return problems
 
 
 @dataclass

@@ -150,7 +150,8 @@ async def _dispatch(engine: MockEngine, tasks: list[Any], found: dict[int, list[
         else:
             inline.append((index, engine.run(task, base_url=base_url, request=tasks)))
     if inline:
-        runs = await asyncio.gather(*(coro for _, coro in inline))
+        # one task (the common case) is awaited as it is: gather would wrap it in a Task of its own
+        runs = [await inline[0][1]] if len(inline) == 1 else await asyncio.gather(*(coro for _, coro in inline))
         for (index, _), run in zip(inline, runs, strict=True):
             data[index] = list(run.results)
             if run.error is not None:

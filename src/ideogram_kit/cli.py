@@ -246,7 +246,7 @@ def _cmd_serve(args: argparse.Namespace, stdin: Any, out: TextIO) -> int:
     changes: dict[str, Any] = {}
     for flag, name in (("host", "host"), ("port", "port"), ("seed", "seed"), ("failure_rate", "failure_rate"),
                        ("timeout_rate", "timeout_rate"), ("webhook_drop_rate", "webhook_drop_rate"),
-                       ("retention", "retention"), ("public_url", "public_base_url")):  # fmt: skip
+                       ("retention", "retention"), ("public_url", "public_base_url"), ("http", "http")):  # fmt: skip
         if getattr(args, flag) is not None:
             changes[name] = getattr(args, flag)
     if args.api_key:
@@ -467,6 +467,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--api-key", action="append", metavar="KEY", help="accept only this key (repeatable)")
     p.add_argument("--allow-host", action="append", metavar="HOST", help="allow webhooks/uploads to HOST (repeatable)")
     p.add_argument("--public-url", metavar="URL", help="base of imageURL (default: from each request's Host)")
+    p.add_argument("--http", choices=("auto", "httptools", "h11"),
+                   help="HTTP/1.1 parser (default: auto, httptools with uvloop when installed)")  # fmt: skip
     p.add_argument("--config", metavar="FILE", help="settings file (JSON or TOML)")
     p.add_argument("--fidelity", metavar="FILE", help="answer as a target did: a recording of contract --record")
     p.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"),

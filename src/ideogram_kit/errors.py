@@ -4,9 +4,11 @@ Hierarchy::
 
     Error                          base of everything the kit raises
     ├── SchemaError                a bundled schema file is missing or broken
-    └── InvalidPayload             a payload failed validation; ``.errors`` holds them all
-        └── PayloadAssertionError  the same, raised by assertion helpers (an AssertionError,
-                                   so pytest reports it as a test failure)
+    ├── InvalidPayload             a payload failed validation; ``.errors`` holds them all
+    │   └── PayloadAssertionError  the same, raised by assertion helpers (an AssertionError,
+    │                              so pytest reports it as a test failure)
+    └── UnansweredRunwareRequest   a test reached for Runware's API and no fixture answered
+                                   (:mod:`ideogram_kit.network_guard`; an AssertionError too)
 
 :class:`TaskError` is not an exception: it is one entry of a validation report, the same
 record the mock server sends as an ``errors[]`` item (see :meth:`TaskError.to_dict`). Its

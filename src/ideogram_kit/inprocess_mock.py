@@ -1,7 +1,13 @@
 """The ``ideogram_mock`` fixture's object: :class:`IdeogramMock`, the mock's app served in process
-through respx. A dedicated thread runs an event loop that owns the engine and all its background
-work; every intercepted httpx request, sync or async, is handed to that loop. Webhooks and uploads
-go to an in-memory transport: recorded, optionally answered by a handler, never sent.
+to httpx (through respx), requests (through ``responses``) and aiohttp (through ``aioresponses``).
+A dedicated thread runs an event loop that owns the engine and all its background work; every
+intercepted request, whatever the client, becomes an ``httpx.Request`` handed to that loop and
+answered by the same ASGI app. Webhooks and uploads go to an in-memory transport: recorded,
+optionally answered by a handler, never sent.
+
+One module per client turns its requests into the engine's and back:
+:mod:`~ideogram_kit.intercept_httpx`, :mod:`~ideogram_kit.intercept_requests`,
+:mod:`~ideogram_kit.intercept_aiohttp`.
 """
 
 from __future__ import annotations
@@ -10,19 +16,26 @@ import asyncio
 import concurrent.futures
 import inspect
 import json
+import re
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-import respx
-from respx.models import AllMockedAssertionError, PassThrough, Route
 
 from ideogram_mock import create_app
 from ideogram_mock.config import MockConfig
 
+from .intercept_aiohttp import AiohttpInterceptor
+from .intercept_httpx import HttpxRouter
+from .intercept_requests import RequestsInterceptor
 from .plugin_engine import DEFAULT_BASE_URL, IdeogramSettings, PluginEngine, T, WebhookHandler, _MockControls
+
+if TYPE_CHECKING:
+    import responses
+    import respx
+    from aioresponses import aioresponses
 
 # ---------------------------------------------------------------------------------------------
 # ideogram_mock: in process, through respx
@@ -46,6 +59,12 @@ class _Base:
             and url.port == self.port
             and (not self.prefix or url.path == self.prefix or url.path.startswith(self.prefix + "/"))
         )
+
+    def pattern(self) -> str:
+        """A regular expression matching exactly the URLs :meth:`owns` (for responses and aioresponses)."""
+        default = 443 if self.scheme == "https" else 80
+        port = f"(?::{default})?" if self.port is None else f":{self.port}"  # httpx drops a default port
+        return f"{re.escape(self.scheme)}://{re.escape(self.host)}{port}{re.escape(self.prefix)}(?:[/?#].*)?$"
 
 
 class _LoopThread:
@@ -89,50 +108,14 @@ async def _as_coroutine(awaitable: Awaitable[T]) -> T:
     return await awaitable
 
 
-class _Router(respx.MockRouter):
-    """A respx router that hands requests for the mock's bases to :class:`IdeogramMock`.
-
-    respx calls ``handler`` for sync clients and ``async_handler`` for async ones. A request
-    for another host is left to the other respx routers when there are any, and otherwise
-    passes through untouched: the mock only takes over Runware's API.
-    """
-
-    def __init__(self, mock: IdeogramMock) -> None:
-        super().__init__(assert_all_called=False, assert_all_mocked=True, using="httpcore")
-        self._mock = mock
-        self._origin = Route()
-
-    def _decline(self, request: httpx.Request) -> None:
-        others = [r for r in (self.Mocker.routers if self.Mocker else []) if r is not self]
-        if others:
-            raise AllMockedAssertionError(f"RESPX: {request!r} not mocked!")
-        raise PassThrough(f"not a Runware request: {request!r}", request=request, origin=self._origin)
-
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        base = self._mock._base_for(request.url)
-        if base is None:
-            self._decline(request)
-        assert base is not None
-        response = self._mock._send(request, base)
-        self.record(request, response=response)
-        return response
-
-    async def async_handler(self, request: httpx.Request) -> httpx.Response:
-        base = self._mock._base_for(request.url)
-        if base is None:
-            self._decline(request)
-        assert base is not None
-        response = await self._mock._asend(request, base)
-        self.record(request, response=response)
-        return response
-
-
 class IdeogramMock(_MockControls):
-    """The mock endpoint in process: httpx calls to its base URLs are answered by the mock's app.
+    """The mock endpoint in process: httpx, requests and aiohttp calls to its base URLs are
+    answered by the mock's app, the same way whatever the client.
 
     ``base_url`` is what the application should call (``https://api.runware.ai/v1`` unless
-    configured); image URLs in results are served too. Use it as a context manager or call
-    :meth:`start` and :meth:`stop`.
+    configured); image URLs in results are served too. Calls to other hosts go on as they would
+    without the mock (see :attr:`router`, :attr:`responses`, :attr:`aioresponses` to mock them
+    too). Use it as a context manager or call :meth:`start` and :meth:`stop`.
     """
 
     _fixture = "ideogram_mock"
@@ -151,7 +134,9 @@ class IdeogramMock(_MockControls):
         self.engine.strict = settings.strict
         self._bases = [self._make_base(url) for url in dict.fromkeys(settings.base_urls)]
         self.app = create_app(engine=self.engine, extra_hosts=[base.host for base in self._bases])
-        self._router = _Router(self)
+        self._router = HttpxRouter(self)
+        self._requests = RequestsInterceptor(self, self._bases)
+        self._aiohttp = AiohttpInterceptor(self, self._bases)
         self._loop: _LoopThread | None = None
 
     @property
@@ -165,8 +150,22 @@ class IdeogramMock(_MockControls):
 
     @property
     def router(self) -> respx.MockRouter:
-        """The respx router in use (``router.calls`` lists every intercepted call)."""
+        """The respx router in use (``router.calls`` lists every intercepted httpx call)."""
         return self._router
+
+    @property
+    def responses(self) -> responses.RequestsMock:
+        """The ``responses`` mock answering requests (add routes for other hosts to it)."""
+        if self._requests.mock is None:
+            raise RuntimeError("the ideogram mock is not started")
+        return self._requests.mock
+
+    @property
+    def aioresponses(self) -> aioresponses:
+        """The ``aioresponses`` mock answering aiohttp (add routes for other hosts to it)."""
+        if self._aiohttp.mock is None:
+            raise RuntimeError("the ideogram mock is not started")
+        return self._aiohttp.mock
 
     def _make_base(self, url: str) -> _Base:
         parsed = httpx.URL(url)
@@ -181,10 +180,14 @@ class IdeogramMock(_MockControls):
     def start(self) -> IdeogramMock:
         self._loop = _LoopThread()
         self._router.start()
+        self._requests.start()
+        self._aiohttp.start()
         return self
 
     def stop(self) -> None:
         """Stop intercepting; cancel the mock's background work; stop its thread."""
+        self._aiohttp.stop()
+        self._requests.stop()
         self._router.stop(quiet=True)
         loop, self._loop = self._loop, None
         if loop is not None:
@@ -206,7 +209,8 @@ class IdeogramMock(_MockControls):
 
     # -- requests -----------------------------------------------------------------------------
 
-    def _base_for(self, url: httpx.URL) -> _Base | None:
+    def base_for(self, url: httpx.URL) -> _Base | None:
+        """The intercepted base that ``url`` belongs to, or None."""
         for base in self._bases:
             if base.owns(url):
                 return base
@@ -247,28 +251,22 @@ class IdeogramMock(_MockControls):
         content = b"" if request.method == "HEAD" else b"".join(parts)
         return httpx.Response(start["status"], headers=start.get("headers", []), content=content)
 
-    @staticmethod
-    def _timeout(request: httpx.Request) -> float | None:
-        timeout = request.extensions.get("timeout", {})
-        read = timeout.get("read") if isinstance(timeout, dict) else None
-        return read if isinstance(read, (int, float)) else None
-
-    def _send(self, request: httpx.Request, base: _Base) -> httpx.Response:
-        timeout = self._timeout(request)
+    def answer(self, request: httpx.Request, base: _Base, timeout: float | None) -> httpx.Response:
+        """The mock's answer to ``request``, from any thread but the mock's (TimeoutError past ``timeout``)."""
         future = self._thread().submit(self._answer(request, base), blocking=True)
         try:
             return future.result(timeout)
         except concurrent.futures.TimeoutError:
             future.cancel()
-            raise httpx.ReadTimeout(f"the mock did not answer within {timeout} s", request=request) from None
+            raise TimeoutError(f"the mock did not answer within {timeout} s") from None
 
-    async def _asend(self, request: httpx.Request, base: _Base) -> httpx.Response:
-        timeout = self._timeout(request)
+    async def aanswer(self, request: httpx.Request, base: _Base, timeout: float | None) -> httpx.Response:
+        """The mock's answer to ``request``, awaited on the caller's event loop (TimeoutError past ``timeout``)."""
         future = asyncio.wrap_future(self._thread().submit(self._answer(request, base)))
         try:
             return await asyncio.wait_for(future, timeout)
         except asyncio.TimeoutError:
-            raise httpx.ReadTimeout(f"the mock did not answer within {timeout} s", request=request) from None
+            raise TimeoutError(f"the mock did not answer within {timeout} s") from None
 
     # -- webhooks and uploads -------------------------------------------------------------------
 
@@ -314,11 +312,15 @@ class IdeogramMock(_MockControls):
         if not self._thread().run(self.engine.drain(timeout)):
             raise TimeoutError(f"the mock still had {self.engine.pending} background tasks after {timeout} s")
 
-    def reset(self) -> None:
-        """Forget tasks, images, logs, deliveries, knobs and recorded invalid payloads."""
+    def reset(self, *, keep_config: bool = False) -> None:
+        """Forget everything: tasks, images, the request and delivery logs, the webhooks sent, the
+        knobs (``fail_next``, ``respond_with``) and the recorded invalid payloads; running tasks and
+        pending deliveries are cancelled. The settings go back to the ones this mock started with
+        (the test's: ini keys, options and marker), undoing ``configure()``, ``set_latency()`` and
+        the like, unless ``keep_config`` is true (``MockEngine.reset(keep_config=...)``)."""
 
         def reset() -> None:
-            self.engine.reset()
+            self.engine.reset(keep_config=keep_config)
             self.engine.forget()
             self._outbound.clear()
 

@@ -13,20 +13,22 @@ read here once:
   general reference) but the model page does not list (``safety.mode: "full"``).
 
 Warnings are :class:`~ideogram_kit.errors.TaskError` records with ``severity == "warning"``;
-they never make a payload invalid. Checking costs a few dictionary look-ups per task.
+they never make a payload invalid. :func:`may_warn` is the rules compiled into one expression:
+the validator's fast path asks it first (a few dictionary look-ups) and builds warnings only when
+it says yes.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from . import schemas
 from .codes import documentation_url
 from .errors import TaskError, describe_value
 
-__all__ = ["WARNING_CODES", "task_warnings"]
+__all__ = ["WARNING_CODES", "may_warn", "task_warnings", "warning_test"]
 
 #: The warning codes, each with what it means.
 WARNING_CODES: Mapping[str, str] = {
@@ -50,6 +52,37 @@ def _rules() -> tuple[_Rule, ...]:
         if "x-modelPageEnum" in schema:
             rules.append(("undocumentedValue", segments, path, schema))
     return tuple(rules)
+
+
+@functools.cache
+def warning_test() -> Callable[[Mapping[str, Any]], bool]:
+    """``f(task) -> bool``, false only when :func:`task_warnings` finds nothing (the rules as one expression)."""
+    namespace: dict[str, Any] = {"_Mapping": Mapping}
+    terms = []
+    for n, (code, segments, _, schema) in enumerate(_rules()):
+        node, present = "t", []
+        for segment in segments:  # the task itself is a mapping; a node under it may be anything
+            present.append(
+                f"{segment!r} in {node}" if node == "t" else f"isinstance({node}, _Mapping) and {segment!r} in {node}"
+            )
+            node = f"{node}[{segment!r}]"
+        if code == "ineffectiveParameter":
+            namespace[f"_w{n}"] = {
+                other: (_default(other), wanted) for other, wanted in schema["x-appliesWhen"].items()
+            }
+            present.append(f"any(t.get(o, d) != w for o, (d, w) in _w{n}.items())")
+        elif code == "undocumentedValue":
+            namespace[f"_w{n}"] = schema["x-modelPageEnum"]
+            present.append(f"{node} not in _w{n}")
+        terms.append("(" + " and ".join(present) + ")")
+    exec(f"def may_warn(t):\n    return {' or '.join(terms) or 'False'}", namespace)  # each term is a bool
+    test: Callable[[Mapping[str, Any]], bool] = namespace["may_warn"]
+    return test
+
+
+def may_warn(task: Mapping[str, Any]) -> bool:
+    """True when ``task`` may have warnings; false means :func:`task_warnings` would find none."""
+    return warning_test()(task)
 
 
 def _lookup(task: Mapping[str, Any], segments: Sequence[str]) -> Any:

@@ -140,6 +140,22 @@ def _deeper_than(value: Any, max_depth: int) -> bool:
     return False
 
 
+_DECODERS: dict[int, tuple[Mapping[str, str] | None, json.JSONDecoder]] = {}
+
+
+def _decoder(key_table: Mapping[str, str] | None) -> json.JSONDecoder:
+    """The strict decoder for ``key_table`` (made once per table: a decoder is costly to build)."""
+    found = _DECODERS.get(id(key_table))
+    if found is not None and found[0] is key_table:
+        return found[1]
+    hook = _unique_keys if key_table is None else functools.partial(_unique_keys, key_table=key_table)
+    decoder = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=hook)
+    if len(_DECODERS) >= 16:  # tables are long-lived (one per schema): this never grows in practice
+        _DECODERS.clear()
+    _DECODERS[id(key_table)] = (key_table, decoder)
+    return decoder
+
+
 def parse_json(data: bytes | str, *, max_depth: int = MAX_DEPTH, key_table: Mapping[str, str] | None = None) -> Any:
     """Parse one JSON document strictly, nested at most ``max_depth`` arrays/objects deep.
 
@@ -148,7 +164,9 @@ def parse_json(data: bytes | str, *, max_depth: int = MAX_DEPTH, key_table: Mapp
     """
     if isinstance(data, bytes):
         try:
-            text = data.decode("utf-8-sig")
+            text = data.decode()  # utf-8, then the BOM dropped (cheaper than the utf-8-sig codec)
+            if text.startswith("\ufeff"):
+                text = text[1:]
         except UnicodeDecodeError as exc:
             prefix = data[: exc.start].decode("utf-8", "replace")
             line, column = position(prefix, len(prefix))
@@ -161,14 +179,7 @@ def parse_json(data: bytes | str, *, max_depth: int = MAX_DEPTH, key_table: Mapp
         raise JSONInputError("empty input: expected a JSON task object or an array of tasks")
     too_deep = f"JSON nested deeper than {max_depth} levels"
     try:
-        value = json.loads(
-            text,
-            parse_constant=_reject_constant,
-            parse_float=_finite_float,
-            object_pairs_hook=_unique_keys
-            if key_table is None
-            else functools.partial(_unique_keys, key_table=key_table),
-        )
+        value = _decoder(key_table).decode(text)
     except json.JSONDecodeError as exc:
         raise JSONInputError(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from None
     except _DuplicateKey as exc:

@@ -2,12 +2,13 @@
 
 Fixtures:
 
-- ``ideogram_mock``: the mock in process. httpx calls (sync and async) to
+- ``ideogram_mock``: the mock in process. httpx (sync and async), requests and aiohttp calls to
   ``https://api.runware.ai/v1`` and the configured base URLs are answered by the mock's app,
   image URLs included; no socket. See :class:`ideogram_kit.pytest_support.IdeogramMock`.
 - ``ideogram_server``: the mock on ``127.0.0.1`` (one server per session, reset per test) for
   other HTTP clients, the official SDKs and WebSockets: ``url``, ``base_url``, ``ws_url``.
-- ``ideogram_webhook_receiver``: a loopback HTTP server collecting webhook POSTs and uploads.
+- ``ideogram_webhook_receiver``: a loopback HTTP server recording every webhook POST and upload
+  PUT attempt, accepted or refused.
 - ``ideogram_validate``: ``ideogram_validate(payload)`` fails the test naming every mistake.
 - ``ideogram_settings``: the per-test settings the others read (override it to change them).
 - ``ideogram_webhook_body``: requested by a test, runs it once per webhook body shape (``flat``,
@@ -16,6 +17,10 @@ Fixtures:
 A test whose application sends an invalid payload to ``ideogram_mock`` or ``ideogram_server``
 fails, with every bad parameter in the report, unless it is marked
 ``@pytest.mark.ideogram(allow_invalid=True)``.
+
+The network guard (:mod:`ideogram_kit.network_guard`) fails a test that reaches for Runware's API
+host when no fixture answers it, naming the fixtures to use; ``ideogram_network_guard = false``
+in the ini file turns it off.
 
 This module holds hooks and fixtures only and imports the mock lazily inside the fixtures, so
 a session that uses none of them starts no thread, opens no socket and imports no server code.
@@ -31,6 +36,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from . import network_guard
 
 if TYPE_CHECKING:
     from .pytest_support import IdeogramMock, IdeogramServer, IdeogramSettings, WebhookReceiver
@@ -53,6 +60,7 @@ _MARKER_HELP = (
 )
 _ACTIVE = pytest.StashKey[list[list[Any]]]()
 _SESSION_SETTINGS = pytest.StashKey["IdeogramSettings"]()
+_GUARD = pytest.StashKey[network_guard.NetworkGuard]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -94,6 +102,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="",
     )
     parser.addini(
+        "ideogram_network_guard",
+        "fail a test at once when it reaches for Runware's API host (api.runware.ai) and no fixture answers it "
+        "(default true; false lets tests call the real API)",
+        type="bool",
+        default=True,
+    )
+    parser.addini(
         "ideogram_strict", "fail tests whose payloads get warnings (deprecated or ignored parameters)", type="bool",
         default=False,
     )  # fmt: skip
@@ -101,6 +116,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", _MARKER_HELP)
+    # a session with the guard off still pushes an (empty) guard: it is the innermost session that decides
+    guard = network_guard.activate(network_guard.GUARDED_HOSTS if config.getini("ideogram_network_guard") else ())
+    config.stash[_GUARD] = guard
+    config.add_cleanup(lambda: network_guard.deactivate(guard))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    guard = item.config.stash.get(_GUARD, None)
+    if guard is not None:
+        guard.take()  # what was stopped before this test (at collection, say) is not its doing
 
 
 def _session_settings(config: pytest.Config) -> IdeogramSettings:
@@ -147,6 +173,10 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    guard = item.config.stash.get(_GUARD, None)
+    stopped = guard.take() if guard is not None else []
+    if stopped and not report.skipped:
+        _fail(report, "ideogram: network guard", "\n".join(stopped), call)
     active = item.stash.get(_ACTIVE, None)
     if not active or report.when not in ("call", "teardown") or report.skipped:
         return report
@@ -158,16 +188,24 @@ def pytest_runtest_makereport(
         if text:
             texts.append(text)
     if texts:
-        text = "\n".join(texts)
-        add_section = getattr(report.longrepr, "addsection", None)  # a failure's traceback repr
-        if report.passed:
-            report.outcome = "failed"
-            report.longrepr = text
-        elif callable(add_section):
-            add_section("ideogram: invalid payloads", text)
-        else:  # pragma: no cover - pytest's failure reprs all have sections
-            report.sections.append(("ideogram: invalid payloads", text))
+        _fail(report, "ideogram: invalid payloads", "\n".join(texts), call)
     return report
+
+
+def _fail(report: pytest.TestReport, title: str, text: str, call: pytest.CallInfo[None]) -> None:
+    """Fail a passed ``report`` with ``text``; add ``text`` as a section to a failed one (unless its
+    exception already says it: the guard's own error propagated)."""
+    if report.passed:
+        report.outcome = "failed"
+        report.longrepr = text
+        return
+    if call.excinfo is not None and isinstance(call.excinfo.value, network_guard.UnansweredRunwareRequest):
+        return
+    add_section = getattr(report.longrepr, "addsection", None)  # a failure's traceback repr
+    if callable(add_section):
+        add_section(title, text)
+    else:  # pragma: no cover - pytest's failure reprs all have sections
+        report.sections.append((title, text))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -203,7 +241,7 @@ def ideogram_webhook_body(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def ideogram_mock(request: pytest.FixtureRequest, ideogram_settings: IdeogramSettings) -> Iterator[IdeogramMock]:
-    """The Runware mock in process: httpx calls to its base URLs are answered by the mock."""
+    """The Runware mock in process: httpx, requests and aiohttp calls to its base URLs are answered by the mock."""
     from .pytest_support import IdeogramMock
 
     mock = IdeogramMock(ideogram_settings).start()
@@ -236,14 +274,25 @@ def ideogram_server(
 
 
 @pytest.fixture
-def ideogram_webhook_receiver() -> Iterator[WebhookReceiver]:
-    """A loopback HTTP server collecting webhook POSTs and upload PUTs (``url``, ``wait_for(n)``)."""
+def ideogram_webhook_receiver(request: pytest.FixtureRequest) -> Iterator[WebhookReceiver]:
+    """A loopback HTTP server recording every webhook POST and upload PUT attempt, accepted or refused
+    (``url``, ``attempts``, ``deliveries``, ``wait_for(n, count="accepted"|"attempts")``).
+
+    In a test that also uses ``ideogram_server``, ``ideogram_server.deliveries`` shows every attempt
+    the receiver has seen from the mock once ``wait_for`` returns (or when it is read).
+    """
     from .pytest_support import WebhookReceiver
 
     receiver = WebhookReceiver().start()
+    server: IdeogramServer | None = None
+    if "ideogram_server" in request.fixturenames:
+        server = request.getfixturevalue("ideogram_server")
+        server.watch(receiver)
     try:
         yield receiver
     finally:
+        if server is not None:
+            server.unwatch(receiver)
         receiver.stop()
 
 

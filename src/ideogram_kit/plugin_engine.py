@@ -145,6 +145,7 @@ class PluginEngine(MockEngine):
         self._run_overrides: dict[int, ResultOverride] = {}
         self._injected_429 = False
         self.strict = False
+        self._change_waiters: list[asyncio.Future[None]] = []
 
     # -- knobs ----------------------------------------------------------------------------------
 
@@ -167,6 +168,33 @@ class PluginEngine(MockEngine):
         self._overrides.clear()
         self._override_all = None
         self._run_overrides.clear()
+
+    # -- waiting for the logs ---------------------------------------------------------------------
+
+    def touch(self) -> None:
+        """Count a change of the logs, and wake :meth:`attempts_logged` (runs on the engine's loop)."""
+        super().touch()
+        waiters, self._change_waiters = self._change_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def attempts_logged(self, attempts: set[tuple[str, int]], timeout: float) -> bool:
+        """Wait until the delivery log holds every ``(deliveryId, attempt)`` pair (False after ``timeout``)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if attempts <= {(d["deliveryId"], d["attempt"]) for d in self.deliveries()}:
+                return True
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            waiter = loop.create_future()
+            self._change_waiters.append(waiter)
+            try:
+                await asyncio.wait_for(waiter, remaining)
+            except asyncio.TimeoutError:
+                return False
 
     # -- engine hooks ---------------------------------------------------------------------------
 

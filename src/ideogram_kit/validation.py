@@ -8,15 +8,16 @@ mistake**: jsonschema's raw errors are mapped onto Runware's per-parameter codes
 (:mod:`ideogram_kit.codes`) and messages, ``anyOf`` failures are reported once (never branch by
 branch), and an error that merely follows from another one on the same parameter is dropped.
 
-The all-valid case takes a compiled fast path (:mod:`ideogram_kit.compiler`); jsonschema's
-``iter_errors`` runs only to explain a failure.
+Both paths run code compiled from the schema (:mod:`ideogram_kit.compiler`): a predicate answers
+"valid?", and a failure is explained from a compiled collector's raw errors (jsonschema's
+``iter_errors`` errors, in its order); jsonschema stands in when the schema outgrows the compiler.
 """
 
 from __future__ import annotations
 
 import difflib
 import functools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import jsonschema.exceptions
@@ -24,7 +25,7 @@ import jsonschema.exceptions
 from . import compiler, schemas
 from .codes import documentation_url, parameter_name, runware_code
 from .errors import InvalidPayload, PayloadAssertionError, TaskError, describe_value
-from .payload_warnings import task_warnings
+from .payload_warnings import may_warn, task_warnings, warning_test
 
 __all__ = ["MAX_ERRORS", "ValidationResult", "assert_valid_payload", "check", "format_parameter", "is_valid",
            "validate"]  # fmt: skip
@@ -81,27 +82,39 @@ def format_parameter(path: Iterable[str | int]) -> str:
 
 
 @functools.cache
-def _fast_predicate() -> compiler.Predicate:
+def _error_collector() -> Callable[[Any], Iterable[_RawError]]:
     try:
-        return compiler.compile_predicate(schemas.registry(), schemas.uri("request"))
+        return compiler.compile_error_collector(schemas.registry(), schemas.uri("request"))
+    except compiler.Unsupported:  # after a schema edit the compiler lacks (tests/test_compiled_report.py)
+        return schemas.validator("request").iter_errors
+
+
+_RawError = compiler.RawError | jsonschema.exceptions.ValidationError
+_PREDICATE: compiler.Predicate | None = None  # the fast path's two tests, once compiled
+_MAY_WARN: Callable[[Mapping[str, Any]], bool] = may_warn
+
+
+def _compile_fast_path() -> compiler.Predicate:
+    global _PREDICATE, _MAY_WARN
+    try:
+        _PREDICATE = compiler.compile_predicate(schemas.registry(), schemas.uri("request"))
     except compiler.Unsupported:  # pragma: no cover - only after a schema edit the compiler lacks
-        is_valid: compiler.Predicate = schemas.validator("request").is_valid
-        return is_valid
+        _PREDICATE = schemas.validator("request").is_valid
+    _MAY_WARN = warning_test()
+    return _PREDICATE
 
 
-def _as_request(payload: Any) -> tuple[Any, bool]:
-    """The payload as a request array, and whether it was given as a single task."""
-    if isinstance(payload, Mapping):
-        return [payload], True
-    if isinstance(payload, tuple):
-        return list(payload), False
-    return payload, False
+def _as_request(payload: Any) -> Any:
+    """The payload as a request array (a task becomes an array of one)."""
+    if payload.__class__ is dict or isinstance(payload, Mapping):
+        return [payload]
+    return list(payload) if isinstance(payload, tuple) else payload
 
 
 def is_valid(payload: Any) -> bool:
     """True when ``payload`` (a task or a request array) has no validation error (warnings allowed)."""
-    request, _ = _as_request(payload)
-    return _fast_predicate()(request) and not _duplicate_uuids(request)
+    request = payload if payload.__class__ is list else _as_request(payload)
+    return (_PREDICATE or _compile_fast_path())(request) and (len(request) == 1 or not _duplicate_uuids(request))
 
 
 def validate(payload: Any, *, max_errors: int | None = MAX_ERRORS) -> ValidationResult:
@@ -111,8 +124,10 @@ def validate(payload: Any, *, max_errors: int | None = MAX_ERRORS) -> Validation
     payload's valid ``imageInference`` tasks. At most ``max_errors`` errors are listed, then one
     ``tooManyErrors`` item (``None`` lists them all).
     """
-    request, _ = _as_request(payload)
-    fast_ok = _fast_predicate()(request)
+    request = payload if payload.__class__ is list else _as_request(payload)
+    fast_ok = (_PREDICATE or _compile_fast_path())(request)
+    if fast_ok and len(request) == 1 and not _MAY_WARN(request[0]):  # one valid task without warnings
+        return ValidationResult()
     duplicates = _duplicate_uuids(request) if isinstance(request, list) else []
     result = ValidationResult()
     if not (fast_ok and not duplicates):
@@ -235,7 +250,7 @@ def _report(request: Any, max_errors: int | None = None) -> list[TaskError]:
     seen: set[tuple[int | None, str | None]] = set()
     if max_errors is not None:
         request = _trimmed(request, 2 * max_errors + 1)
-    for raw in schemas.validator("request").iter_errors(request):
+    for raw in _error_collector()(request):
         for err in _translate(raw, request):
             key = (err.task_index, err.parameter)  # one error per parameter
             if key in seen:
@@ -298,7 +313,7 @@ def _task_fields(request: list[Any], index: int) -> dict[str, Any]:
     return fields
 
 
-def _translate(err: jsonschema.exceptions.ValidationError, request: list[Any]) -> Iterator[TaskError]:
+def _translate(err: _RawError, request: list[Any]) -> Iterator[TaskError]:
     path = list(err.absolute_path)
     index = path[0]
     assert isinstance(index, int)
@@ -424,15 +439,16 @@ def _missing_hint(parameter: str) -> str | None:
     return None
 
 
-def _unknown(err: jsonschema.exceptions.ValidationError, rel: list[Any], base: dict[str, Any]) -> Iterator[TaskError]:
-    known = list(err.schema.get("properties", {})) if isinstance(err.schema, Mapping) else []
+def _unknown(err: _RawError, rel: list[Any], base: dict[str, Any]) -> Iterator[TaskError]:
+    known = tuple(err.schema.get("properties", {})) if isinstance(err.schema, Mapping) else ()
     instance = err.instance if isinstance(err.instance, Mapping) else {}
     where = format_parameter(rel)
     for key in instance:
         if key in known:
             continue
         parameter = format_parameter([*rel, key])
-        suggestion = _suggest_parameter(str(key), known, where)
+        name = str(key)
+        suggestion = (_remembered_suggestion if len(name) <= 64 else _suggest_parameter)(name, known, where)
         place = f" in {where}" if where else ""
         message = (
             f"Unsupported use of '{key}' parameter. This parameter is not supported for the selected model. "
@@ -450,13 +466,13 @@ def _unknown(err: jsonschema.exceptions.ValidationError, rel: list[Any], base: d
             base,
             known=False,
             value=instance[key],
-            allowed_values=tuple(known),
+            allowed_values=known,
             suggestion=suggestion,
             hint=hint,
         )
 
 
-def _suggest_parameter(key: str, siblings: list[str], where: str) -> str | None:
+def _suggest_parameter(key: str, siblings: tuple[str, ...], where: str) -> str | None:
     """Did-you-mean for an unknown key: a sibling close in spelling, or the same name elsewhere."""
     close = difflib.get_close_matches(key, siblings, n=1, cutoff=0.75)
     if not close:
@@ -471,6 +487,10 @@ def _suggest_parameter(key: str, siblings: list[str], where: str) -> str | None:
     if everywhere:
         return next(p for p in _all_task_parameters() if p.rsplit(".", 1)[-1] == everywhere[0])
     return None
+
+
+#: difflib is half a report's time, and clients repeat their mistakes: the answers for short keys are remembered.
+_remembered_suggestion = functools.lru_cache(maxsize=1024)(_suggest_parameter)
 
 
 @functools.cache

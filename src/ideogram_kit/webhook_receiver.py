@@ -1,5 +1,6 @@
 """The ``ideogram_webhook_receiver`` fixture's object: :class:`WebhookReceiver`, a loopback HTTP
-server that collects webhook POSTs and upload PUTs.
+server that records every webhook POST and upload PUT attempt, accepted or refused, with the
+status it answered.
 """
 
 from __future__ import annotations
@@ -12,11 +13,16 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal
 
-T = TypeVar("T")
+import httpx
+
+Counting = Literal["accepted", "attempts"]
+#: Called by :meth:`WebhookReceiver.wait_for` before it returns: ``settle(attempts, timeout)`` waits until
+#: whoever sent ``attempts`` has logged them (the ``ideogram_server`` fixture registers one).
+Settler = Callable[[Sequence["ReceivedDelivery"], float], None]
 
 # ---------------------------------------------------------------------------------------------
 # ideogram_webhook_receiver
@@ -25,31 +31,39 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class ReceivedDelivery:
-    """One POST or PUT the receiver got."""
+    """One POST or PUT attempt the receiver got, accepted (2xx) or refused, with the status it answered."""
 
     method: str
     path: str
     query: dict[str, list[str]]
-    headers: dict[str, str]
+    headers: httpx.Headers  # case-insensitive: headers["x-delivery-id"] == headers["X-Delivery-ID"]
     body: bytes
     status: int  # what the receiver answered
+
+    @property
+    def accepted(self) -> bool:
+        """True when the receiver answered 2xx (the sender counts the delivery as done)."""
+        return 200 <= self.status < 300
 
     def json(self) -> Any:
         return json.loads(self.body)
 
 
 class WebhookReceiver:
-    """An HTTP server on ``127.0.0.1`` collecting webhook POSTs and upload PUTs.
+    """An HTTP server on ``127.0.0.1`` recording webhook POSTs and upload PUTs.
 
     ``url`` is its base (``http://127.0.0.1:PORT``); any path works. ``fail_next(n)`` makes
-    the next ``n`` deliveries get ``status`` (500) to exercise retries; ``wait_for(n)`` blocks
-    until ``n`` deliveries were accepted.
+    the next ``n`` attempts get ``status`` (500) to exercise retries. Every attempt is recorded
+    (:attr:`attempts`), accepted or refused; :attr:`deliveries` are the accepted ones.
+    ``wait_for(n)`` blocks until ``n`` deliveries were accepted, ``wait_for(n, count="attempts")``
+    until ``n`` attempts arrived, refused ones included.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Condition()
         self._received: list[ReceivedDelivery] = []
         self._failures: deque[int] = deque()
+        self._settlers: list[Settler] = []
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -59,7 +73,8 @@ class WebhookReceiver:
                     status = receiver._failures.popleft() if receiver._failures else 200
                     parts = urllib.parse.urlsplit(self.path)
                     query = urllib.parse.parse_qs(parts.query)
-                    delivery = ReceivedDelivery(self.command, parts.path, query, dict(self.headers), body, status)
+                    headers = httpx.Headers(list(self.headers.items()))
+                    delivery = ReceivedDelivery(self.command, parts.path, query, headers, body, status)
                     receiver._received.append(delivery)
                     receiver._lock.notify_all()
                 self.send_response(status)
@@ -92,36 +107,71 @@ class WebhookReceiver:
         return self.url + "/" + path.lstrip("/")
 
     def fail_next(self, times: int = 1, status: int = 500) -> None:
+        """Refuse the next ``times`` attempts with ``status`` (they are recorded all the same)."""
         with self._lock:
             self._failures.extend([status] * times)
 
+    def settle_with(self, settle: Settler) -> None:
+        """Have :meth:`wait_for` call ``settle(attempts, timeout)`` before it returns."""
+        self._settlers.append(settle)
+
     @property
-    def received(self) -> list[ReceivedDelivery]:
-        """Every POST and PUT, failed ones included."""
+    def attempts(self) -> list[ReceivedDelivery]:
+        """Every POST and PUT attempt, accepted or refused, in arrival order (``.status`` says which)."""
         with self._lock:
             return list(self._received)
 
     @property
+    def received(self) -> list[ReceivedDelivery]:
+        """Every POST and PUT attempt, refused ones included (the old name of :attr:`attempts`)."""
+        return self.attempts
+
+    @property
+    def refused(self) -> list[ReceivedDelivery]:
+        """The attempts the receiver answered with a non-2xx status."""
+        return [d for d in self.attempts if not d.accepted]
+
+    @property
     def deliveries(self) -> list[ReceivedDelivery]:
         """The accepted (2xx) POSTs and PUTs."""
-        return [d for d in self.received if 200 <= d.status < 300]
+        return [d for d in self.attempts if d.accepted]
 
     @property
     def webhooks(self) -> list[Any]:
         """The JSON bodies of the accepted webhook POSTs."""
         return [d.json() for d in self.deliveries if d.method == "POST"]
 
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[ReceivedDelivery]:
-        """Block until ``count`` deliveries were accepted; returns them (raises TimeoutError)."""
+    def wait_for(self, n: int, timeout: float = 10.0, *, count: Counting = "accepted") -> list[ReceivedDelivery]:
+        """Block until ``n`` deliveries were accepted (``count="accepted"``, the default) or ``n``
+        attempts arrived, refused ones included (``count="attempts"``); returns the accepted
+        deliveries, or every attempt. Raises TimeoutError saying what arrived."""
+        if count not in ("accepted", "attempts"):
+            raise ValueError(f"count must be 'accepted' or 'attempts', got {count!r}")
         deadline = time.monotonic() + timeout
         with self._lock:
-            while sum(1 for d in self._received if 200 <= d.status < 300) < count:
+            while self._count(count) < n:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    got = sum(1 for d in self._received if 200 <= d.status < 300)
-                    raise TimeoutError(f"{got} of {count} deliveries arrived within {timeout} s")
+                    raise TimeoutError(self._shortfall(n, count, timeout))
                 self._lock.wait(remaining)
-        return self.deliveries
+            attempts = list(self._received)
+        for settle in self._settlers:
+            settle(attempts, max(deadline - time.monotonic(), 1.0))
+        return attempts if count == "attempts" else [d for d in attempts if d.accepted]
+
+    def _count(self, count: Counting) -> int:
+        return len(self._received) if count == "attempts" else sum(1 for d in self._received if d.accepted)
+
+    def _shortfall(self, n: int, count: Counting, timeout: float) -> str:
+        refused = [d.status for d in self._received if not d.accepted]
+        accepted = len(self._received) - len(refused)
+        wanted = f"{n} accepted deliveries" if count == "accepted" else f"{n} attempts"
+        got = accepted if count == "accepted" else len(self._received)
+        statuses = f" (answered {', '.join(map(str, refused))})" if refused else ""
+        return (
+            f"{got} of {wanted} arrived within {timeout:g} s: {len(self._received)} attempts in all, "
+            f"{accepted} accepted, {len(refused)} refused{statuses}"
+        )
 
     def __iter__(self) -> Iterator[ReceivedDelivery]:
         return iter(self.deliveries)
