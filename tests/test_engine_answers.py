@@ -132,11 +132,10 @@ async def test_task_details_repeat_the_request_array_the_task_came_in() -> None:
     await client.post("/v1", json=[first, second])
     [details], _ = engine.task_details(second["taskUUID"])
     assert [item["taskUUID"] for item in details["request"]] == [first["taskUUID"], second["taskUUID"]]
-    run = engine.task(second["taskUUID"])
-    assert run is not None
-    run.request = None  # a task started without one (MockEngine.submit's default): the task alone
-    [details], _ = engine.task_details(second["taskUUID"])
-    assert [item["taskUUID"] for item in details["request"]] == [second["taskUUID"]]
+    alone = task()
+    await client.post("/v1", json=[alone])  # a request of one task: getTaskDetails shows that task
+    [details], _ = engine.task_details(alone["taskUUID"])
+    assert [item["taskUUID"] for item in details["request"]] == [alone["taskUUID"]]
     await client.aclose()
     await engine.aclose(0)
 
