@@ -6,8 +6,15 @@ counts and plurals, the strict variant, one heading per task of each request, hi
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
 from ideogram_kit.errors import TaskError
-from ideogram_kit.plugin_engine import OPT_OUT, InvalidRequest, invalid_payload_report
+from ideogram_kit.plugin_engine import OPT_OUT, InvalidRequest, PluginEngine, invalid_payload_report
+from ideogram_mock import MockConfig, create_app
 
 
 def error(parameter: str, index: int | None = 0, uuid: str | None = "u-1", **fields: object) -> TaskError:
@@ -74,3 +81,60 @@ def test_under_strict_warnings_count_and_the_report_says_why() -> None:
         "ideogram_mock received 2 requests that fail this strict test (2 validation errors, 2 warnings under "
         "strict); Runware accepts warned tasks, the mock answered them as it would:"
     )
+
+
+def test_under_strict_one_error_is_singular_beside_the_warnings() -> None:
+    report = invalid_payload_report([InvalidRequest(8, (error("width"), warning("foo")))])
+    assert report.splitlines()[0] == (
+        "ideogram_mock received 1 request that fail this strict test (1 validation error, 1 warning under "
+        "strict); Runware accepts warned tasks, the mock answered them as it would:"
+    )
+
+
+# -- what PluginEngine records for the report --------------------------------------------------------
+
+TASK = json.loads((Path(__file__).resolve().parent.parent / "examples" / "docs-example.json").read_text())
+
+
+def test_warnings_fail_a_test_only_under_strict() -> None:
+    engine = PluginEngine()
+    warned = {**TASK, "checkNSFW": True}  # deprecated: a warning, the task is accepted
+    assert not engine.check([warned]) and engine.invalid == []  # not strict by default
+    engine.strict = True
+    engine.check([warned])
+    [request] = engine.invalid
+    assert [(e.code, e.is_warning) for e in request.errors] == [("deprecatedParameter", True)]
+    engine.check(
+        [{**TASK, "width": 3}, {**warned, "taskUUID": "7c9f2f4e-2b8a-4f6d-9a51-3e4b5c6d7e8f"}]
+    )  # one error, one warned task: both fail
+    assert sorted((e.is_warning, e.task_index, e.code) for e in engine.invalid[-1].errors) == [
+        (False, 0, "unsupportedDimensions"), (True, 1, "deprecatedParameter")
+    ]  # fmt: skip
+
+
+def test_an_injected_invalid_api_key_is_a_whole_authentication_error() -> None:
+    engine = PluginEngine()
+    engine.fail_next("invalidApiKey")
+    refused = engine.authenticate("some-key")
+    assert refused is not None
+    assert (refused["code"], refused["parameter"], refused["taskType"]) == ("invalidApiKey", "apiKey", "authentication")
+    assert engine.authenticate("some-key") is None  # once
+
+
+@pytest.mark.anyio
+async def test_a_real_rate_limit_is_not_reported_as_injected() -> None:
+    engine = PluginEngine(MockConfig(rate_limit=1, rate_window=60))
+    transport = httpx.ASGITransport(app=create_app(engine=engine))
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://m.localhost", headers={"Authorization": "Bearer k"}
+    ) as c:
+        await c.post("/v1", json=[{"taskType": "ping", "ping": True}])
+        refused = await c.post("/v1", json=[{"taskType": "ping", "ping": True}])
+    assert refused.status_code == 429
+    assert refused.json()["errors"][0]["message"] == "More than 1 requests in 60 s."
+    await engine.aclose(0)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
