@@ -26,6 +26,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,7 +132,13 @@ def _staged_pyproject(target: Target, where: Path) -> str:
     return text.rstrip("\n") + "\n\n[tool.mutmut]\n" + "\n".join(lines) + "\n"
 
 
-def stage(name: str, where: Path, *, keep: bool, tests_at: str | None = None) -> Path:
+def _extract(rev: str, paths: list[str], into: Path) -> None:
+    """``paths`` as they were at git revision ``rev``, written under ``into``."""
+    archive = subprocess.run(["git", "archive", rev, *paths], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+
+
+def stage(name: str, where: Path, *, keep: bool, tests_at: str | None = None, at: str | None = None) -> Path:
     target = TARGETS[name]
     if where.exists() and not keep:
         shutil.rmtree(where)
@@ -146,10 +153,16 @@ def stage(name: str, where: Path, *, keep: bool, tests_at: str | None = None) ->
             shutil.copytree(path, where / item, ignore=ignore, dirs_exist_ok=True)
         elif path.is_file():
             shutil.copy2(path, where / item)
+    if at is not None:  # the packages and tests as they were at a commit
+        with tempfile.TemporaryDirectory() as old:
+            _extract(at, [*PACKAGES, "schema"], Path(old))  # (src/ideogram_kit/schema links to schema/)
+            for source, staged in PACKAGES.items():
+                shutil.rmtree(where / staged)
+                shutil.copytree(Path(old) / source, where / staged, ignore=ignore)
+        tests_at = tests_at or at
     if tests_at is not None:  # the tests as they were at a commit (a "before" measurement)
         shutil.rmtree(where / "tests")
-        archive = subprocess.run(["git", "archive", tests_at, "tests"], cwd=ROOT, check=True, capture_output=True)
-        subprocess.run(["tar", "-x", "-C", str(where)], input=archive.stdout, check=True)
+        _extract(tests_at, ["tests"], where)
     (where / "pyproject.toml").write_text(_staged_pyproject(target, where), encoding="utf-8")
     # PYTHONPATH names mutants/src (below); it must exist before mutmut starts, or Python caches "no such
     # directory" for it and imports the checkout's packages instead, which no mutant lives in.
@@ -196,7 +209,15 @@ def _score(stats: dict[str, int]) -> tuple[int, int]:
     return caught, caught + stats["survived"] + stats["no_tests"] + stats["suspicious"]
 
 
-def run(name: str, *, keep: bool, sample: int | None = None, retest: bool = False, tests_at: str | None = None) -> int:
+def run(
+    name: str,
+    *,
+    keep: bool,
+    sample: int | None = None,
+    retest: bool = False,
+    tests_at: str | None = None,
+    at: str | None = None,
+) -> int:
     chosen: list[str] = []
     before: dict[str, int] | None = None
     if retest:
@@ -207,10 +228,10 @@ def run(name: str, *, keep: bool, sample: int | None = None, retest: bool = Fals
         if not chosen:
             print(f"== {name}: no survivors to re-test")
             return 0
-        where = stage(name, STAGING / f"{name}-retest", keep=False)
+        where = stage(name, STAGING / f"{name}-retest", keep=False, tests_at=tests_at, at=at)
         print(f"== {name}: re-testing the {len(chosen)} survivors of .mutation/{name} with the current tests")
     else:
-        where = stage(name, STAGING / name, keep=keep, tests_at=tests_at)
+        where = stage(name, STAGING / name, keep=keep, tests_at=tests_at, at=at)
     if sample is not None:
         everything = mutant_names(name)
         # A fixed seed: the same sample every run, so a before/after pair compares the same mutants.
@@ -253,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         help="after adding tests: re-test only the last run's survivors, in .mutation/<module>-retest",
     )
     parser.add_argument("--tests-at", metavar="REV", help="use the tests as of git revision REV (a 'before' run)")
+    parser.add_argument("--at", metavar="REV", help="use the packages (and tests) as of git revision REV")
     parser.add_argument("--survivors", action="store_true", help="print the last run's survivors with their diffs")
     args = parser.parse_args(argv)
     if args.list or args.module is None:
@@ -263,7 +285,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.survivors:
         return max([show_survivors(name) for name in names])
     return max(
-        [run(name, keep=args.keep, sample=args.sample, retest=args.retest, tests_at=args.tests_at) for name in names]
+        [
+            run(name, keep=args.keep, sample=args.sample, retest=args.retest, tests_at=args.tests_at, at=args.at)
+            for name in names
+        ]
     )
 
 
