@@ -69,11 +69,23 @@ _NO_WHEEL = "--deselect=tests/test_schemas.py::test_wheel_ships_the_schemas_and_
 TARGETS: dict[str, Target] = {
     "validation": Target(
         ("src/ideogram_kit/validation.py",),
-        ("tests/test_validation.py", "tests/test_compiler.py", "tests/test_schemas.py", _NO_WHEEL),
+        (
+            "tests/test_validation.py",
+            "tests/test_validation_report.py",
+            "tests/test_compiler.py",
+            "tests/test_schemas.py",
+            _NO_WHEEL,
+        ),
     ),
     "compiler": Target(
         ("src/ideogram_kit/compiler.py",),
-        ("tests/test_compiler.py", "tests/test_validation.py", "tests/test_schemas.py", _NO_WHEEL),
+        (
+            "tests/test_compiler.py",
+            "tests/test_validation.py",
+            "tests/test_validation_report.py",
+            "tests/test_schemas.py",
+            _NO_WHEEL,
+        ),
     ),
     "engine": Target(
         ("src/ideogram_mock/engine.py", "src/ideogram_mock/tasks.py", "src/ideogram_mock/retention.py"),
