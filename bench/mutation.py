@@ -73,6 +73,7 @@ TARGETS: dict[str, Target] = {
             "tests/test_validation.py",
             "tests/test_validation_report.py",
             "tests/test_compiler.py",
+            "tests/test_compiled_report.py",
             "tests/test_schemas.py",
             _NO_WHEEL,
         ),
@@ -81,6 +82,7 @@ TARGETS: dict[str, Target] = {
         ("src/ideogram_kit/compiler.py",),
         (
             "tests/test_compiler.py",
+            "tests/test_compiled_report.py",
             "tests/test_validation.py",
             "tests/test_validation_report.py",
             "tests/test_schemas.py",
