@@ -97,3 +97,10 @@ def test_a_body_of_many_unknown_keys_is_reported_up_to_max_errors() -> None:
         ("tooManyErrors", None),
     ]  # fmt: skip
     assert found[-1].message == "More errors follow; the report stops at 3. Fix these and validate again."
+
+
+def test_every_reuse_of_a_task_uuid_in_one_request_is_a_conflict_whatever_its_case() -> None:
+    other = "6ba7b824-9dad-41d1-80b4-00c04fd430c9"
+    request = [TASK, dict(TASK), {**TASK, "taskUUID": TASK["taskUUID"].upper()}, {**TASK, "taskUUID": other}, TASK]
+    found = [(e.code, e.task_index, e.task_type, e.parameter) for e in validate(request)]
+    assert found == [("conflictTaskUUID", i, "imageInference", "taskUUID") for i in (1, 2, 4)]
