@@ -1,4 +1,7 @@
-"""Mutation testing, one module at a time: ``python bench/mutation.py <module>|all [--list] [--keep]``.
+"""Mutation testing, one module at a time: ``python bench/_mutation.py <module>|all [--list] [--keep]``.
+
+(The leading underscore keeps it off docs/performance.md's list of benchmarks: it measures the tests,
+not the kit.)
 
 Runs mutmut 3 (the ``mutation`` extra: ``pip install -e '.[test,mutation]'``) on one module of the core
 (or on each in turn with ``all``) against the tests that exercise it, with one worker, so a run fits on a
