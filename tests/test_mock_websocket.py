@@ -463,3 +463,29 @@ async def test_the_authentication_frame_is_logged_with_the_session_it_opened(ser
         async with httpx.AsyncClient() as http:
             [entry] = (await http.get(f"{server.url}/_mock/requests")).json()
     assert (entry["transport"], entry["connectionSessionUUID"]) == ("ws", session)
+
+
+async def test_sockets_past_ws_max_sockets_are_told_to_try_again_and_a_freed_place_is_reused(
+    server: BackgroundServer,
+) -> None:
+    server.engine.configure({"ws_max_sockets": 2})
+    auth = {"taskType": "authentication", "apiKey": "any-key"}
+    async with connect(ws_url(server)) as first, connect(ws_url(server)) as second:
+        for client in (first, second):
+            await send(client, auth)
+            assert "connectionSessionUUID" in (await recv(client))["data"][0]
+        async with connect(ws_url(server)) as third:
+            assert await closed_code(third) == 1013
+            assert third.close_reason == "more than 2 open sockets"
+    for _ in range(200):  # (2 s at most) the server notices the two sockets closed
+        async with connect(ws_url(server)) as again:
+            await send(again, auth)
+            try:
+                reply = await recv(again)
+            except ConnectionClosed:
+                await asyncio.sleep(0.01)
+                continue
+            assert "connectionSessionUUID" in reply["data"][0]
+            break
+    else:
+        raise AssertionError("no place came free after the sockets closed")
