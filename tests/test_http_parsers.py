@@ -147,6 +147,7 @@ async def test_a_bug_in_the_engine_gives_a_plain_500_and_is_raised_for_the_log()
     async with httpx.AsyncClient(transport=transport, base_url="http://m.localhost") as client:
         answer = await client.post("/v1", json=[{"taskType": "ping"}], headers={"Authorization": "Bearer k"})
     assert (answer.status_code, answer.text) == (500, "Internal Server Error")
+    assert answer.headers["content-type"] == "text/plain; charset=utf-8" and answer.headers["content-length"] == "21"
     strict = httpx.ASGITransport(app=create_app(engine=engine))
     async with httpx.AsyncClient(transport=strict, base_url="http://m.localhost") as client:
         with pytest.raises(RuntimeError, match="a bug"):
@@ -202,3 +203,29 @@ def test_an_h2c_upgrade_request_is_answered_not_dropped(parser: str, status: int
         assert "Upgrade to 'h2c' is not supported" in body["errors"][0]["message"]  # type: ignore[index]
     else:
         assert body == {"data": [{"taskType": "ping", "pong": True}]}
+
+
+def test_a_repeated_header_counts_once_the_first_as_the_guard_reads_it(server: BackgroundServer) -> None:
+    task = json.loads((Path(__file__).resolve().parent.parent / "examples" / "docs-example.json").read_text())
+    body = json.dumps([{**task, "taskUUID": str(uuid.uuid4())}]).encode()
+    with _connect(server) as sock:
+        sock.sendall(b"POST /v1 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer good\r\n"
+                     b"Authorization: Bearer invalid\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\n\r\n" % len(body) + body)  # fmt: skip
+        [(status, answer)] = _answers(sock, 1)
+    assert status == 200  # the first key; the second ("invalid") would be refused
+    assert answer["data"][0]["imageURL"].startswith("http://127.0.0.1/images/")  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("head", "why"),
+    [(b"Host: 127.0.0.1\r\nHost: evil.example\r\n", "Found multiple Host: headers"),
+     (b"", "Missing mandatory Host: header")],
+    ids=["two-hosts", "no-host"],
+)  # fmt: skip
+def test_an_http_1_1_request_needs_exactly_one_host(server: BackgroundServer, head: bytes, why: str) -> None:
+    with _connect(server) as sock:
+        sock.sendall(b"POST /v1 HTTP/1.1\r\n" + head + b"Content-Length: 2\r\n\r\n[]")
+        [(status, answer)] = _answers(sock, 1)
+    assert status == 400 and answer["errors"][0]["code"] == "invalidHttpRequest"  # type: ignore[index]
+    assert why in answer["errors"][0]["message"]  # type: ignore[index]

@@ -174,6 +174,8 @@ class HttpToolsProtocol(_Deadlines, _UvicornHttpTools):
     _parsed_head = 0  # request line and header bytes of the current message
     _head_too_large = False
     _upgrade: bytes | None = None  # an Upgrade other than to WebSocket, refused
+    _refusal = ""  # what makes the request invalid HTTP/1.1 where llhttp lets it by (as h11 words it)
+    _hosts = 0  # Host header lines of the current message
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -196,6 +198,7 @@ class HttpToolsProtocol(_Deadlines, _UvicornHttpTools):
         super().on_message_begin()
         self._began = True
         self._parsed_head = 0
+        self._hosts = 0
 
     def on_url(self, url: bytes) -> None:
         super().on_url(url)
@@ -204,6 +207,8 @@ class HttpToolsProtocol(_Deadlines, _UvicornHttpTools):
     def on_header(self, name: bytes, value: bytes) -> None:
         super().on_header(name, value)
         self._count(len(name) + len(value) + 4)
+        if len(name) == 4 and name.lower() == b"host":
+            self._hosts += 1
 
     def _count(self, size: int) -> None:
         self._parsed_head += size
@@ -213,6 +218,10 @@ class HttpToolsProtocol(_Deadlines, _UvicornHttpTools):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        # RFC 9112 3.2: one Host line, and a Host in every HTTP/1.1 request (h11 refuses the same)
+        if self._hosts > 1 or (self._hosts == 0 and self.parser.get_http_version() == "1.1"):
+            self._refusal = "Found multiple Host: headers" if self._hosts else "Missing mandatory Host: header"
+            raise _HeadTooLarge  # any exception stops the parser; send_400_response tells which
         if self.parser.should_upgrade() and not self._should_upgrade():
             # llhttp would stop reading at the end of the head (the body lost, the connection stuck):
             # say so instead. WebSocket upgrades go on as uvicorn does them.
@@ -268,6 +277,9 @@ class HttpToolsProtocol(_Deadlines, _UvicornHttpTools):
             return
         if self._head_too_large:
             self._answer(*_too_large())
+            return
+        if self._refusal:
+            self._answer(*_not_http(self._refusal))
             return
         if self._upgrade is not None:
             protocol_name = self._upgrade.decode("latin-1")
