@@ -140,6 +140,10 @@ class MockEngine:
     def configure(self, changes: Mapping[str, Any]) -> MockConfig:
         """Apply setting changes at run time (raises :class:`~ideogram_mock.config.ConfigError`)."""
         config = MockConfig.from_mapping(changes, base=self._config)
+        if config.http != self._config.http:
+            raise ConfigError(
+                f"http is read when the server starts ({self._config.http!r} now): restart it to change it"
+            )
         if config.fidelity_file != self._config.fidelity_file:
             self._fidelity = _fidelity_table(config)
         self._config = config
