@@ -65,6 +65,14 @@ class _Deadlines:
     _deadline: asyncio.TimerHandle | None = None
     _phase = ""
 
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]  # uvicorn's protocol, after this mixin
+        self._arm("header")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)  # type: ignore[misc]
+
     def _arm(self, phase: str) -> None:
         self._disarm()
         if self.engine is None:
@@ -109,14 +117,6 @@ class _Deadlines:
 
 class H11Protocol(_Deadlines, _UvicornH11):
     """uvicorn's h11 protocol with the mock's error answers and deadlines."""
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._arm("header")
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
-        super().connection_lost(exc)
 
     def handle_events(self) -> None:
         super().handle_events()
@@ -176,14 +176,6 @@ class HttpToolsProtocol(_Deadlines, _UvicornHttpTools):
     _upgrade: bytes | None = None  # an Upgrade other than to WebSocket, refused
     _refusal = ""  # what makes the request invalid HTTP/1.1 where llhttp lets it by (as h11 words it)
     _hosts = 0  # Host header lines of the current message
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._arm("header")
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
-        super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         if self._in_head:
