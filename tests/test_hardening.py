@@ -304,3 +304,22 @@ def test_the_nesting_scan_is_linear_in_the_body_size(client: Client) -> None:
     envelope = assert_runware_error(response.status_code, response.content)
     assert envelope["errors"][0]["code"] == "invalidRequestBody"
     assert "nested deeper than 64 levels" in envelope["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [(b"\xef\xbb\xbf[1]", [1]), (b"[1]", [1]), ("[1]", [1])],
+    ids=["bytes-with-a-bom", "bytes", "text"],
+)
+def test_one_byte_order_mark_is_dropped_from_a_body(data: bytes | str, expected: Any) -> None:
+    from ideogram_kit.payloads import parse_json
+
+    assert parse_json(data) == expected
+
+
+@pytest.mark.parametrize("data", [b"\xef\xbb\xbf\xef\xbb\xbf[1]", "\ufeff[1]"], ids=["two-boms", "text-with-a-bom"])
+def test_a_bom_left_in_the_text_is_named_as_such(data: bytes | str) -> None:
+    from ideogram_kit.payloads import JSONInputError, parse_json
+
+    with pytest.raises(JSONInputError, match="Unexpected UTF-8 BOM"):
+        parse_json(data)

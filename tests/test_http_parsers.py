@@ -147,7 +147,85 @@ async def test_a_bug_in_the_engine_gives_a_plain_500_and_is_raised_for_the_log()
     async with httpx.AsyncClient(transport=transport, base_url="http://m.localhost") as client:
         answer = await client.post("/v1", json=[{"taskType": "ping"}], headers={"Authorization": "Bearer k"})
     assert (answer.status_code, answer.text) == (500, "Internal Server Error")
+    assert answer.headers["content-type"] == "text/plain; charset=utf-8" and answer.headers["content-length"] == "21"
     strict = httpx.ASGITransport(app=create_app(engine=engine))
     async with httpx.AsyncClient(transport=strict, base_url="http://m.localhost") as client:
         with pytest.raises(RuntimeError, match="a bug"):
             await client.post("/v1", json=[{"taskType": "ping"}], headers={"Authorization": "Bearer k"})
+
+
+@pytest.mark.parametrize("parser", ["httptools", "h11"])
+def test_after_an_early_answer_the_connection_still_has_a_deadline(parser: str) -> None:
+    """413 from the declared size, before the body arrived; the body then comes, then nothing: the
+    connection is closed at header_timeout, with no stray answer (it had no clock at all on httptools)."""
+    config = MockConfig(port=0, header_timeout=0.4, body_timeout=0.6, max_body_bytes=1000, http=parser)
+    with BackgroundServer(config) as live, _connect(live) as sock:
+        sock.sendall(b"POST /v1 HTTP/1.1\r\nHost: m.localhost\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 2000\r\n\r\n")  # fmt: skip
+        [(status, body)] = _answers(sock, 1)
+        assert status == 413 and body["errors"][0]["code"] == "payloadTooLarge"  # type: ignore[index]
+        sock.sendall(b"x" * 2000)  # the rest of the body, which nobody reads any more
+        sock.settimeout(30)  # a safety net only: the server closes long before
+        rest = b""
+        while chunk := sock.recv(65536):
+            rest += chunk
+        assert rest == b""  # closed quietly: no 408 for a request that was answered
+
+
+@pytest.mark.parametrize("parser", ["httptools", "h11"])
+def test_a_request_queued_behind_a_slow_one_does_not_cut_its_answer(parser: str) -> None:
+    """Request A takes 0.8 s (latency); B, pipelined behind it, has sent half its body. B's body clock
+    starts when A is answered, not while B waits: A's answer arrives whole."""
+    config = MockConfig(port=0, header_timeout=5, body_timeout=0.4, latency_min=0.8, latency_max=0.8, http=parser)
+    task = json.loads((Path(__file__).resolve().parent.parent / "examples" / "docs-example.json").read_text())
+    slow = json.dumps([{**task, "taskUUID": str(uuid.uuid4())}]).encode()
+    with BackgroundServer(config) as live, _connect(live) as sock:
+        sock.sendall(_ping_request().replace(PING, slow).replace(b"Length: 21", b"Length: %d" % len(slow))
+                     + _ping_request().rpartition(b"\r\n\r\n")[0] + b"\r\n\r\n" + PING[:5])  # fmt: skip
+        [(status, body)] = _answers(sock, 1)
+    assert status == 200 and body["data"][0]["taskUUID"] == json.loads(slow)[0]["taskUUID"]  # type: ignore[index]
+
+
+@pytest.mark.parametrize(("parser", "status"), [("httptools", 400), ("h11", 200)])
+def test_an_h2c_upgrade_request_is_answered_not_dropped(parser: str, status: int) -> None:
+    """curl --http2 on http:// asks to upgrade to h2c. h11 ignores the header; llhttp would stop reading
+    at the end of the head (the body lost): the httptools protocol refuses it and says why."""
+    with BackgroundServer(MockConfig(port=0, http=parser)) as live, _connect(live) as sock:
+        sock.sendall(
+            _ping_request(
+                b"Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n"
+            )
+        )
+        [(got, body)] = _answers(sock, 1)
+    assert got == status
+    if status == 400:
+        assert body["errors"][0]["code"] == "invalidHttpRequest"  # type: ignore[index]
+        assert "Upgrade to 'h2c' is not supported" in body["errors"][0]["message"]  # type: ignore[index]
+    else:
+        assert body == {"data": [{"taskType": "ping", "pong": True}]}
+
+
+def test_a_repeated_header_counts_once_the_first_as_the_guard_reads_it(server: BackgroundServer) -> None:
+    task = json.loads((Path(__file__).resolve().parent.parent / "examples" / "docs-example.json").read_text())
+    body = json.dumps([{**task, "taskUUID": str(uuid.uuid4())}]).encode()
+    with _connect(server) as sock:
+        sock.sendall(b"POST /v1 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer good\r\n"
+                     b"Authorization: Bearer invalid\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\n\r\n" % len(body) + body)  # fmt: skip
+        [(status, answer)] = _answers(sock, 1)
+    assert status == 200  # the first key; the second ("invalid") would be refused
+    assert answer["data"][0]["imageURL"].startswith("http://127.0.0.1/images/")  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("head", "why"),
+    [(b"Host: 127.0.0.1\r\nHost: evil.example\r\n", "Found multiple Host: headers"),
+     (b"", "Missing mandatory Host: header")],
+    ids=["two-hosts", "no-host"],
+)  # fmt: skip
+def test_an_http_1_1_request_needs_exactly_one_host(server: BackgroundServer, head: bytes, why: str) -> None:
+    with _connect(server) as sock:
+        sock.sendall(b"POST /v1 HTTP/1.1\r\n" + head + b"Content-Length: 2\r\n\r\n[]")
+        [(status, answer)] = _answers(sock, 1)
+    assert status == 400 and answer["errors"][0]["code"] == "invalidHttpRequest"  # type: ignore[index]
+    assert why in answer["errors"][0]["message"]  # type: ignore[index]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import json
+import tracemalloc
 import uuid
 from pathlib import Path
 from typing import Any
@@ -85,4 +86,27 @@ async def test_finished_tasks_cost_the_garbage_collector_almost_nothing() -> Non
     assert len(engine.tasks()) == 450
     # the TaskRun and its list of results; parsed, each was 12 (the task's dicts, the request, a fate, recipes)
     assert per_task <= 2, per_task
+    await engine.aclose(0)
+
+
+async def test_the_tasks_of_one_request_keep_one_copy_of_it() -> None:
+    """A request of ten tasks, each with a 200 KB inline reference: kept once (as JSON text), not per task."""
+    engine = MockEngine(MockConfig())
+    reference = "data:image/png;base64," + "A" * 200_000
+    tasks = [_task(inputs={"referenceImages": [reference]}) for _ in range(10)]
+    body = json.dumps(tasks).encode()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        reply = await engine.handle_rest(body, authorization="Bearer k", base_url="http://m.localhost/")
+        assert reply.status == 200 and len(reply.body["data"]) == 10
+        del reply
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert kept < 2 * len(body), f"{kept} bytes kept for a {len(body)}-byte request"  # was 11 copies
+    runs = [engine.task(t["taskUUID"]) for t in tasks]
+    assert all(run is not None and run.request == tasks for run in runs)
+    assert [run.task["inputs"]["referenceImages"] for run in runs if run is not None] == [[reference]] * 10
     await engine.aclose(0)

@@ -426,6 +426,14 @@ async def test_config_with_only_a_minimum_latency_moves_the_maximum(client: http
     assert answer.json()["latency_min"] == answer.json()["latency_max"] == 0.05
     lower = await client.patch("/_mock/config", json={"latencyMax": 0.01})
     assert lower.status_code == 400 and "latency_max" in lower.json()["error"]
+    assert MockConfig(latency_min=2).latency_max == 2  # in Python too
+
+
+async def test_the_http_parser_is_chosen_at_start_up_only(client: httpx.AsyncClient, engine: MockEngine) -> None:
+    refused = await client.patch("/_mock/config", json={"http": "h11"})
+    assert refused.status_code == 400 and "http is read when the server starts" in refused.json()["error"]
+    assert engine.config.http == "auto"
+    assert (await client.patch("/_mock/config", json={"http": "auto"})).status_code == 200  # unchanged: fine
 
 
 async def test_openapi_describes_v1_and_mock_routes(client: httpx.AsyncClient) -> None:

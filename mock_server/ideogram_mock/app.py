@@ -101,15 +101,15 @@ class _RestEndpoint:
         engine = self.engine
         limit = engine.config.max_body_bytes
         length = authorization = content_type = host = None
-        for name, value in scope["headers"]:
+        for name, value in scope["headers"]:  # the first of a repeated header, as Starlette (and the guard) read it
             if name == b"content-length":
-                length = value.decode("latin-1")
+                length = length if length is not None else value.decode("latin-1")
             elif name == b"authorization":
-                authorization = value.decode("latin-1")
+                authorization = authorization if authorization is not None else value.decode("latin-1")
             elif name == b"content-type":
-                content_type = value.decode("latin-1")
+                content_type = content_type if content_type is not None else value.decode("latin-1")
             elif name == b"host":
-                host = value.decode("latin-1")
+                host = host if host is not None else value.decode("latin-1")
         declared_size = int(length) if length is not None and length.isdigit() else None
         if declared_size is not None and declared_size > limit:
             body = b""  # the engine answers 413 from the declared size; the stream is never read
@@ -171,7 +171,8 @@ class _MockApp(Starlette):
 
 async def _server_error(send: Send) -> None:
     with contextlib.suppress(Exception):  # the answer may have begun: then the connection just closes
-        await send({"type": "http.response.start", "status": 500, "headers": [(b"content-type", b"text/plain")]})
+        headers = [(b"content-length", b"21"), (b"content-type", b"text/plain; charset=utf-8")]  # as Starlette's
+        await send({"type": "http.response.start", "status": 500, "headers": headers})
         await send({"type": "http.response.body", "body": b"Internal Server Error"})
 
 

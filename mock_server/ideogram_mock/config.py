@@ -37,7 +37,7 @@ class MockConfig:
     host: str = _opt("127.0.0.1", "address `ideogram-kit serve` binds (loopback by default)")
     port: int = _opt(8000, "port `ideogram-kit serve` binds; 0 picks a free one")
     http: str = _opt(
-        "auto", "HTTP/1.1 parser of the server: auto (httptools with uvloop when installed), httptools or h11"
+        "auto", "HTTP/1.1 parser, read at start-up: auto (httptools with uvloop when installed), httptools or h11"
     )
     seed: int = _opt(0, "seeds images, result seeds and the fault plan: same seed, same run")
     public_base_url: str | None = _opt(
@@ -142,6 +142,8 @@ class MockConfig:
     ws_max_sockets: int = _opt(1000, "most WebSocket connections open at once; more are closed with code 1013")
 
     def __post_init__(self) -> None:
+        if self.latency_max == 0.0 and self.latency_min > 0.0:  # only a minimum given: the maximum follows it
+            object.__setattr__(self, "latency_max", self.latency_min)
         _check(self)
 
     def replace(self, **changes: Any) -> MockConfig:

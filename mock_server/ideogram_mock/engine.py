@@ -66,7 +66,7 @@ from .records import (
 )
 from .request_log import RequestLog
 from .retention import TaskStore
-from .tasks import TaskRun, acknowledged_at_once, base_recipe, default, digest, whole_numbers
+from .tasks import SharedRequest, TaskRun, acknowledged_at_once, base_recipe, default, digest, whole_numbers
 
 #: ``MockEngine`` lives here; the other names are re-exported from the modules that now hold them
 #: (records, tasks), so ``from ideogram_mock.engine import TaskRun`` keeps working.
@@ -128,6 +128,7 @@ class MockEngine:
         self._generation = 0
         self._changes = 0
         self._touch = self.touch
+        self._last_request: SharedRequest | None = None  # the request whose tasks register now
         self._next_prune = -math.inf
 
     # -- configuration and lifecycle -----------------------------------------------------------
@@ -139,6 +140,10 @@ class MockEngine:
     def configure(self, changes: Mapping[str, Any]) -> MockConfig:
         """Apply setting changes at run time (raises :class:`~ideogram_mock.config.ConfigError`)."""
         config = MockConfig.from_mapping(changes, base=self._config)
+        if config.http != self._config.http:
+            raise ConfigError(
+                f"http is read when the server starts ({self._config.http!r} now): restart it to change it"
+            )
         if config.fidelity_file != self._config.fidelity_file:
             self._fidelity = _fidelity_table(config)
         self._config = config
@@ -383,7 +388,7 @@ class MockEngine:
         run = self._tasks.get(task_uuid.lower()) if isinstance(task_uuid, str) else None
         if run is None:
             return [], [self._not_found(task_uuid, "getTaskDetails")]
-        request = redacted(run.request if run.request is not None else [run.task])
+        request = redacted(run.request)
         item = {"taskType": "getTaskDetails", "taskUUID": task_uuid, "request": request, "response": run.envelope()}
         return [item], []
 
@@ -403,7 +408,10 @@ class MockEngine:
         self._prune()
         cfg = self._config
         number = int(task.get("numberResults", default("numberResults")))
-        run = TaskRun(task, cfg, self._faults.task(number), cfg.public_base_url or base_url, request)
+        if request is not None and (self._last_request is None or self._last_request.value is not request):
+            self._last_request = SharedRequest(request)  # the tasks of one request share it: its JSON is made once
+        shared = self._last_request if request is not None else None
+        run = TaskRun(task, cfg, self._faults.task(number), cfg.public_base_url or base_url, shared)
         self.on_task(run)
         run.on_change = self._touch  # one bound method for every run
         self._tasks.add(run.task_uuid.lower(), run)
@@ -421,8 +429,8 @@ class MockEngine:
     async def run(self, task: Mapping[str, Any], *, base_url: str, request: list[Any] | None = None) -> TaskRun:
         """Run a valid ``imageInference`` task to the end and wait for it.
 
-        It runs as background work, so shutdown (:meth:`aclose`) and :meth:`reset` end it like any
-        other: the caller then gets the run with its "cancelled" error, not an exception.
+        It runs as background work (unless nothing in it waits), so shutdown (:meth:`aclose`) and
+        :meth:`reset` end it like any other: the caller gets the run with its "cancelled" error.
         """
         run = self._register(task, base_url, request)
         if not run.fate.latency and run.task.get("outputType", default("outputType")) == "URL":

@@ -65,6 +65,14 @@ class _Deadlines:
     _deadline: asyncio.TimerHandle | None = None
     _phase = ""
 
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]  # uvicorn's protocol, after this mixin
+        self._arm("header")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)  # type: ignore[misc]
+
     def _arm(self, phase: str) -> None:
         self._disarm()
         if self.engine is None:
@@ -110,14 +118,6 @@ class _Deadlines:
 class H11Protocol(_Deadlines, _UvicornH11):
     """uvicorn's h11 protocol with the mock's error answers and deadlines."""
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._arm("header")
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
-        super().connection_lost(exc)
-
     def handle_events(self) -> None:
         super().handle_events()
         if self._gone():
@@ -125,7 +125,10 @@ class H11Protocol(_Deadlines, _UvicornH11):
         elif self.conn.their_state is h11.SEND_BODY:
             if self._phase != "body":
                 self._arm("body")
-        elif self.conn.their_state is not h11.IDLE:  # the request is in: the app answers in its own time
+        elif self.conn.their_state is h11.IDLE:
+            if self.conn.our_state is h11.IDLE and self._phase != "header":
+                self._arm("header")  # both sides done (an answer sent before the body ended): the next request
+        else:  # the request is in: the app answers in its own time
             self._disarm()
 
     def on_response_complete(self) -> None:
@@ -154,7 +157,7 @@ class H11Protocol(_Deadlines, _UvicornH11):
 
 
 class _HeadTooLarge(Exception):
-    """Raised inside the httptools parser to stop it at a head over :data:`HEAD_LIMIT`."""
+    """Raised inside the httptools parser to stop it (a head over :data:`HEAD_LIMIT`, a refused upgrade)."""
 
 
 class HttpToolsProtocol(_Deadlines, _UvicornHttpTools):
@@ -166,17 +169,13 @@ class HttpToolsProtocol(_Deadlines, _UvicornHttpTools):
     """
 
     _in_head = True  # between messages or inside a request head
+    _began = False  # a request's first byte has been parsed, its last not yet
     _head_bytes = 0  # bytes received since the last message ended, while in a head
     _parsed_head = 0  # request line and header bytes of the current message
     _head_too_large = False
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._arm("header")
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
-        super().connection_lost(exc)
+    _upgrade: bytes | None = None  # an Upgrade other than to WebSocket, refused
+    _refusal = ""  # what makes the request invalid HTTP/1.1 where llhttp lets it by (as h11 words it)
+    _hosts = 0  # Host header lines of the current message
 
     def data_received(self, data: bytes) -> None:
         if self._in_head:
@@ -189,41 +188,71 @@ class HttpToolsProtocol(_Deadlines, _UvicornHttpTools):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self._began = True
         self._parsed_head = 0
+        self._hosts = 0
 
     def on_url(self, url: bytes) -> None:
         super().on_url(url)
-        self._parsed_head += len(url)
+        self._count(len(url))
 
     def on_header(self, name: bytes, value: bytes) -> None:
         super().on_header(name, value)
-        self._parsed_head += len(name) + len(value) + 4
+        self._count(len(name) + len(value) + 4)
+        if len(name) == 4 and name.lower() == b"host":
+            self._hosts += 1
+
+    def _count(self, size: int) -> None:
+        self._parsed_head += size
         if self._parsed_head > HEAD_LIMIT:
             self._head_too_large = True
             raise _HeadTooLarge
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        # RFC 9112 3.2: one Host line, and a Host in every HTTP/1.1 request (h11 refuses the same)
+        if self._hosts > 1 or (self._hosts == 0 and self.parser.get_http_version() == "1.1"):
+            self._refusal = "Found multiple Host: headers" if self._hosts else "Missing mandatory Host: header"
+            raise _HeadTooLarge  # any exception stops the parser; send_400_response tells which
+        if self.parser.should_upgrade() and not self._should_upgrade():
+            # llhttp would stop reading at the end of the head (the body lost, the connection stuck):
+            # say so instead. WebSocket upgrades go on as uvicorn does them.
+            self._upgrade = (self._get_upgrade() or b"?")[:40]
+            raise _HeadTooLarge  # any exception stops the parser; send_400_response tells which
         super().on_headers_complete()
-        if not self._gone():
+        if self.pipeline:  # queued behind an answer still being made: no clock on its body yet
+            self._disarm()
+        elif not self._gone():
             self._arm("body")  # until the end of the body (at once for a request without one)
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
         self._in_head = True
+        self._began = False
         self._head_bytes = 0
-        self._disarm()  # the request is in: the app answers in its own time
+        cycle = self.cycle
+        upgrading = self.parser.should_upgrade()  # a WebSocket handshake: the socket protocol takes over
+        if not upgrading and cycle is not None and cycle.response_complete and not self.pipeline and not self._gone():
+            self._arm("header")  # answered before the body ended (413, 404): now waiting for the next request
+        else:
+            self._disarm()  # the request is in: the app answers in its own time
 
     def on_response_complete(self) -> None:
         pipelined = bool(self.pipeline)  # the next request is in already: the app answers it
         super().on_response_complete()
-        if not self.transport.is_closing() and self._in_head and not pipelined:
+        if self.transport.is_closing():
+            return
+        if not pipelined and self._in_head:
             self._arm("header")  # waiting for the next request on a kept-alive connection
+        elif pipelined and not self.pipeline and not self._in_head:
+            self._arm("body")  # the queued request now being answered has not sent all its body
 
     def _head_begun(self) -> bool:
-        return self._head_bytes > 0
+        return self._head_bytes > 0 or self._began
 
     def _may_answer(self) -> bool:
+        if self.pipeline:  # an earlier request is being answered: nothing may come in between
+            return False
         cycle = self.cycle
         if self._in_head:  # a new request's head: the last answer (if any) is complete
             return cycle is None or cycle.response_complete
@@ -240,6 +269,15 @@ class HttpToolsProtocol(_Deadlines, _UvicornHttpTools):
             return
         if self._head_too_large:
             self._answer(*_too_large())
+            return
+        if self._refusal:
+            self._answer(*_not_http(self._refusal))
+            return
+        if self._upgrade is not None:
+            protocol_name = self._upgrade.decode("latin-1")
+            message = (f"Upgrade to {protocol_name!r} is not supported: the mock speaks HTTP/1.1 (and WebSocket on "
+                       "/v1). Send the request without the Upgrade header (curl: without --http2).")  # fmt: skip
+            self._answer(400, error_item("invalidHttpRequest", message))
             return
         exc = sys.exc_info()[1]  # uvicorn calls this from its `except httptools.HttpParserError`
         self._answer(*_not_http(str(exc or "").strip()))

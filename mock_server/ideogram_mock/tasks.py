@@ -22,7 +22,7 @@ from .faults import TaskFate
 from .images import ImageRecipe
 from .records import for_log
 
-__all__ = ["TaskRun", "acknowledged_at_once", "base_recipe", "default", "digest", "whole_numbers"]
+__all__ = ["SharedRequest", "TaskRun", "acknowledged_at_once", "base_recipe", "default", "digest", "whole_numbers"]
 
 
 def _nothing() -> None:
@@ -87,13 +87,42 @@ def acknowledged_at_once(task: Mapping[str, Any]) -> bool:
     return task.get("deliveryMethod", default("deliveryMethod")) == "async" or "webhookURL" in task
 
 
+#: A finished task's request is kept as JSON text up to this size; a larger one (inline reference
+#: images) stays parsed, since its strings are shared with the image recipes and text would copy them.
+COMPACT_LIMIT = 64 * 1024
+
+
+class SharedRequest:
+    """A request array, shared by the tasks it carried while they run.
+
+    When the first of them finishes, :meth:`compact` encodes it once (``text``); each finished task
+    then keeps that one string, decoded again by the rare reader (:attr:`TaskRun.request`).
+    """
+
+    __slots__ = ("_text", "value")
+
+    def __init__(self, value: list[Any]) -> None:
+        self.value = value
+        self._text: str | None = None
+
+    def compact(self) -> str | None:
+        """The array as JSON text (made once), or None when it stays parsed (large, or not JSON)."""
+        if self._text is None:
+            try:
+                text = _COMPACT.encode(self.value)
+            except (TypeError, ValueError):  # pragma: no cover - built in Python, not parsed
+                text = ""
+            self._text = text if len(text) <= COMPACT_LIMIT else ""
+        return self._text or None
+
+
 class TaskRun:
     """One ``imageInference`` task: its results so far, its error, its state."""
 
     # a soak keeps a thousand of these alive at once: no per-instance __dict__
-    __slots__ = ("_changed", "_recipe", "_request", "_request_json", "_task", "_task_json", "base_url", "created_at",
-                 "delivery_method", "error", "expected", "fate", "finished_at", "finished_monotonic", "image_uuids",
-                 "on_change", "result_bytes", "results", "seeds", "task_uuid")  # fmt: skip
+    __slots__ = ("_changed", "_index", "_recipe", "_request", "_task", "base_url", "created_at", "delivery_method",
+                 "error", "expected", "fate", "finished_at", "finished_monotonic", "image_uuids", "on_change",
+                 "result_bytes", "results", "seeds", "task_uuid")  # fmt: skip
 
     def __init__(
         self,
@@ -101,12 +130,17 @@ class TaskRun:
         config: MockConfig,
         fate: TaskFate,
         base_url: str,
-        request: list[Any] | None = None,
+        request: list[Any] | SharedRequest | None = None,
     ) -> None:
-        self._task: Mapping[str, Any] | None = whole_numbers(task)
-        self._task_json: str | None = None  # the task once finished (see _compact)
-        self._request = request  # the request array the task came in (getTaskDetails), shared, never changed
-        self._request_json: str | None = None
+        self._task: Mapping[str, Any] | None = whole_numbers(task)  # None once finished (see _compact)
+        # the request array the task came in (getTaskDetails), shared by its tasks, then its JSON text;
+        # and the task's place in it
+        shared = request if isinstance(request, SharedRequest) else SharedRequest(request or [task])
+        index = next((i for i, t in enumerate(shared.value) if t is task), None)
+        if index is None:  # not a task of that request (built in Python): the task alone
+            shared, index = SharedRequest([task]), 0
+        self._request: SharedRequest | str = shared
+        self._index = index
         self.task_uuid: str = task["taskUUID"]
         self.expected: int = self.task.get("numberResults", default("numberResults"))
         self.fate = fate
@@ -115,7 +149,7 @@ class TaskRun:
         self.created_at = time.time()
         self.finished_at: float | None = None
         self.finished_monotonic: float | None = None
-        self.results: list[dict[str, Any]] | tuple[dict[str, Any], ...] = []
+        self.results: list[dict[str, Any]] = []
         self.result_bytes = 0  # base64 image data in results (counted against max_result_bytes)
         self.error: dict[str, Any] | None = None
         self.on_change: Callable[[], None] = _nothing  # the engine sets its change counter here
@@ -134,44 +168,34 @@ class TaskRun:
 
     @property
     def task(self) -> Mapping[str, Any]:
-        """The task as sent (integral floats of integer parameters made ints)."""
-        if self._task is not None:
-            return self._task
-        assert self._task_json is not None
-        return json.loads(self._task_json)  # type: ignore[no-any-return]
+        """The task as sent (integral floats of integer parameters made ints); decoded again once finished."""
+        task = self._task  # read once: another thread may be looking while the task finishes
+        if task is not None:
+            return task
+        return whole_numbers(self.request[self._index])
 
     @property
-    def request(self) -> list[Any] | None:
-        """The request array the task came in (None: the task alone), for getTaskDetails."""
-        if self._request_json is not None:
-            return json.loads(self._request_json)  # type: ignore[no-any-return]
-        return self._request
+    def request(self) -> list[Any]:
+        """The request array the task came in, for getTaskDetails (a fresh copy once finished)."""
+        request = self._request  # read once, as above
+        if isinstance(request, str):
+            return json.loads(request)  # type: ignore[no-any-return]
+        return request.value
 
     def _compact(self) -> None:
         """Keep a finished task in forms the garbage collector does not walk.
 
         A server remembers ``max_tasks`` finished tasks; as parsed JSON each holds half a dozen
         containers, and every full collection walked them all (80 ms pauses at 10,000 tasks, the
-        mock's p99 latency). As JSON text, and its results as a tuple of flat dicts, a finished task
-        costs a full collection next to nothing; the rare reader (getTaskDetails, an upload still
-        under way, the inspection API) decodes it again.
+        mock's p99 latency). A finished task keeps its request as one JSON string, made once for
+        all the tasks of a request (:class:`SharedRequest`); the rare reader (getTaskDetails, an
+        upload still under way, the inspection API) decodes it again.
         """
-        self.results = tuple(self.results)
         self._recipe = None
-        task = self._task
-        try:
-            if task is not None:
-                self._task_json = _COMPACT.encode(task)
-                self._task = None
-            if self._request is not None:
-                if len(self._request) == 1 and self._request[0] is task:
-                    self._request = None  # the task alone: getTaskDetails shows [task]
-                else:
-                    self._request_json = _COMPACT.encode(self._request)
-                    self._request = None
-        except (TypeError, ValueError):  # pragma: no cover - a task built in Python, not parsed: kept as it is
-            if self._task is None and self._task_json is not None:
-                self._task, self._task_json = json.loads(self._task_json), None
+        request = self._request
+        if isinstance(request, SharedRequest) and (text := request.compact()) is not None:
+            self._request = text  # before _task goes: a reader on another thread finds one or the other
+            self._task = None
 
     @property
     def done(self) -> bool:
@@ -231,8 +255,6 @@ class TaskRun:
         self.on_change()
 
     def _add(self, item: dict[str, Any]) -> None:
-        if isinstance(self.results, tuple):  # pragma: no cover - a result after the end (the engine never adds one)
-            raise RuntimeError(f"task {self.task_uuid} has finished: no more results")
         self.results.append(item)
         self._notify()
 
@@ -247,6 +269,7 @@ class TaskRun:
 
     def to_dict(self) -> dict[str, Any]:
         """The task as ``GET /_mock/tasks`` shows it."""
+        task = self.task
         return {
             "taskUUID": self.task_uuid,
             "status": self.status,
@@ -257,8 +280,8 @@ class TaskRun:
             "finishedAt": self.finished_at,
             "latency": self.fate.latency,
             "injectedFailure": self.fate.failure,
-            "webhookURL": self.task.get("webhookURL"),
-            "uploadEndpoint": self.task.get("uploadEndpoint"),
+            "webhookURL": task.get("webhookURL"),
+            "uploadEndpoint": task.get("uploadEndpoint"),
             "results": [for_log(item) for item in self.results],  # image data is never inlined
             "error": self.error,
         }

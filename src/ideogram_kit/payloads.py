@@ -177,6 +177,8 @@ def parse_json(data: bytes | str, *, max_depth: int = MAX_DEPTH, key_table: Mapp
         text = data
     if not text.strip():
         raise JSONInputError("empty input: expected a JSON task object or an array of tasks")
+    if text.startswith("\ufeff"):  # json.loads says so; a decoder's decode() would only say "Expecting value"
+        raise JSONInputError("invalid JSON: Unexpected UTF-8 BOM (decode using utf-8-sig)", 1, 1)
     too_deep = f"JSON nested deeper than {max_depth} levels"
     try:
         value = _decoder(key_table).decode(text)
