@@ -104,3 +104,8 @@ def test_every_reuse_of_a_task_uuid_in_one_request_is_a_conflict_whatever_its_ca
     request = [TASK, dict(TASK), {**TASK, "taskUUID": TASK["taskUUID"].upper()}, {**TASK, "taskUUID": other}, TASK]
     found = [(e.code, e.task_index, e.task_type, e.parameter) for e in validate(request)]
     assert found == [("conflictTaskUUID", i, "imageInference", "taskUUID") for i in (1, 2, 4)]
+
+
+def test_a_conflict_is_found_past_tasks_of_other_types() -> None:
+    request = [{"taskType": "ping", "ping": True}, TASK, dict(TASK)]
+    assert [(e.code, e.task_index) for e in validate(request)] == [("conflictTaskUUID", 2)]
