@@ -467,3 +467,32 @@ async def test_a_remix_of_a_mock_image_starts_from_that_image() -> None:
         return content
 
     assert await remix_after("a red fox") == await remix_after("a red fox") != await remix_after("a blue whale")
+
+
+async def test_reset_opens_a_new_rate_window() -> None:
+    engine, client = await started(rate_limit=1, rate_window=3600)
+    async with client:
+        assert (await client.post("/v1", json=[{"taskType": "ping"}])).status_code == 200
+        assert (await client.post("/v1", json=[{"taskType": "ping"}])).status_code == 429
+        engine.reset()  # forgets the window with everything else: the limit applies afresh
+        assert (await client.post("/v1", json=[{"taskType": "ping"}])).status_code == 200
+        assert (await client.post("/v1", json=[{"taskType": "ping"}])).status_code == 429
+    await engine.aclose(0)
+
+
+async def test_tasks_with_nothing_to_draw_still_move_the_fault_plan_on() -> None:
+    """The same seed gives the same faults to the n-th task whether or not the tasks before it could fail:
+    tasks run while nothing was drawn (no faults configured) count as the draws they would have been."""
+
+    async def failures(faults_from_start: bool) -> list[bool]:
+        engine = MockEngine(MockConfig(seed=5, failure_rate=0.5 if faults_from_start else 0.0))
+        runs = [engine.submit(task(), base_url="http://m.localhost/") for _ in range(4)]
+        engine.configure({"failure_rate": 0.5})
+        runs += [engine.submit(task(), base_url="http://m.localhost/") for _ in range(12)]
+        fates = [run.fate.failure is not None for run in runs[4:]]
+        await engine.aclose(0)
+        return fates
+
+    later = await failures(faults_from_start=False)
+    assert later == await failures(faults_from_start=True)
+    assert any(later) and not all(later)
