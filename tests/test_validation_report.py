@@ -56,6 +56,18 @@ def test_an_invalid_side_is_not_also_reported_as_an_unsupported_size() -> None:
     assert [(e.code, e.parameter) for e in errors(width="abc")] == [("invalidWidth", "width")]
     assert [(e.code, e.parameter) for e in errors(height=True)] == [("invalidHeight", "height")]
     assert [e.code for e in errors(width=1000)] == ["unsupportedDimensions"]  # a valid integer: the pair is wrong
+    # an unsupported width beside an invalid or missing height: the height is the mistake, not the pair
+    assert [(e.code, e.parameter) for e in errors(width=1000, height="b")] == [("invalidHeight", "height")]
+    missing = validate([{k: v for k, v in {**TASK, "width": 1000}.items() if k != "height"}])
+    assert [(e.code, e.parameter) for e in missing] == [("missingHeight", "height")]
+
+
+def test_an_invalid_task_uuid_of_another_task_type_links_that_task_types_page() -> None:
+    pages = {"getResponse": "task-polling", "getTaskDetails": "task-details"}
+    for task_type, page in pages.items():
+        [err] = validate([{"taskType": task_type, "taskUUID": "nope"}])
+        assert (err.code, err.task_type) == ("invalidTaskUUID", task_type)
+        assert err.documentation == f"https://runware.ai/docs/platform/{page}#request-taskuuid"
 
 
 def test_each_message_states_the_rule_the_value_broke() -> None:
