@@ -114,6 +114,8 @@ def _compile(schema: dict[str, Any]) -> Any:
         ({"allOf": [{"$ref": "#/$defs/t"}], "$defs": {"t": {"items": {"$ref": "#/$defs/t"}}}}, [[[[]]], [[[1]]]]),
         ({"properties": {"a": {"$ref": "#/$defs/no"}, "b": False}, "$defs": {"no": False}}, [{}, {"a": 1}, {"b": 1}]),
         ({"type": "object", "properties": {"a": {"$ref": "#/$defs/yes"}}, "$defs": {"yes": True}}, [{"a": 1}, 2]),
+        # enum and allOf inside an inline expression (an anyOf branch; the request schema has neither there)
+        ({"anyOf": [{"enum": ["x", "y"]}, {"allOf": [{"type": "integer"}, {"minimum": 2}]}]}, ["x", "z", 3, 1, 2.5]),
     ],
 )
 def test_keywords_match_jsonschema(schema: dict[str, Any], instances: list[Any]) -> None:
