@@ -121,3 +121,8 @@ def test_every_reuse_of_a_task_uuid_in_one_request_is_a_conflict_whatever_its_ca
 def test_a_conflict_is_found_past_tasks_of_other_types() -> None:
     request = [{"taskType": "ping", "ping": True}, TASK, dict(TASK)]
     assert [(e.code, e.task_index) for e in validate(request)] == [("conflictTaskUUID", 2)]
+
+
+def test_a_task_that_is_not_an_object_is_reported_at_its_place() -> None:
+    [err] = validate([TASK, 5])
+    assert (err.code, err.task_index, err.message) == ("invalidRequestBody", 1, "Task 1 must be a JSON object, got 5.")
