@@ -496,3 +496,21 @@ async def test_tasks_with_nothing_to_draw_still_move_the_fault_plan_on() -> None
     later = await failures(faults_from_start=False)
     assert later == await failures(faults_from_start=True)
     assert any(later) and not all(later)
+
+
+async def test_a_base64_result_keeps_its_image_for_image_ttl_whatever_the_task_s_ttl() -> None:
+    """ttl applies to URL outputs only (Runware's docs; the kit warns ineffectiveParameter): the image
+    of a base64 result stays reachable by its imageUUID for image_ttl, not for the task's ttl."""
+    now = [1000.0]
+    engine = MockEngine(MockConfig(image_ttl=3600), clock=lambda: now[0])
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(engine=engine)),
+                               base_url="http://mock.localhost", headers={"Authorization": "Bearer k"})  # fmt: skip
+    async with client:
+        answer = await client.post("/v1", json=[task(outputType="base64Data", ttl=60)])
+        assert answer.status_code == 200
+        image_uuid = answer.json()["data"][0]["imageUUID"]
+        now[0] += 120  # past the task's ttl, well within image_ttl
+        assert (await client.get(f"/images/{image_uuid}.jpg")).status_code == 200
+        now[0] += 3600  # past image_ttl
+        assert (await client.get(f"/images/{image_uuid}.jpg")).status_code == 404
+    await engine.aclose(0)
