@@ -21,7 +21,7 @@ from starlette.applications import Starlette
 from starlette.datastructures import URL
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
@@ -46,20 +46,20 @@ def _json(value: Any, status: int = 200) -> Response:
     return Response(json.dumps(value, default=str), status, media_type="application/json")
 
 
-async def _read_body(request: Request, limit: int) -> bytes | None:
-    """The body, read until it ends or passes ``limit`` bytes (then longer than ``limit``: the rest is
-    not read); None when the client left mid-body."""
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The body, read off the ASGI ``receive`` until it ends or passes ``limit`` bytes (then longer
+    than ``limit``: the rest is not read); None when the client left mid-body."""
     chunks: list[bytes] = []
     size = 0
-    try:
-        async for chunk in request.stream():
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > limit:
-                break
-    except ClientDisconnect:
-        return None
-    return b"".join(chunks)
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit or not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 async def _no_route(request: Request, exc: Exception) -> Response:
@@ -113,21 +113,12 @@ class _RestEndpoint:
         declared_size = int(length) if length is not None and length.isdigit() else None
         if declared_size is not None and declared_size > limit:
             body = b""  # the engine answers 413 from the declared size; the stream is never read
-        else:
-            chunks: list[bytes] = []
-            size = 0
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":  # the client left mid-body: nobody to answer, nothing to log
-                    await send({"type": "http.response.start", "status": 400, "headers": [(b"content-length", b"0")]})
-                    await send({"type": "http.response.body", "body": b""})
-                    return
-                chunk = message.get("body", b"")
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > limit or not message.get("more_body", False):
-                    break
-            body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        elif (read := await _read_body(receive, limit)) is not None:
+            body = read
+        else:  # the client left mid-body: nobody to answer, nothing to log
+            await send({"type": "http.response.start", "status": 400, "headers": [(b"content-length", b"0")]})
+            await send({"type": "http.response.body", "body": b""})
+            return
         reply = await engine.handle_rest(
             body, authorization=authorization, base_url=engine.config.public_base_url or _base_url(scope, host),
             declared_size=declared_size, content_type=content_type,
@@ -227,7 +218,7 @@ def create_app(
         if request.method in ("GET", "HEAD"):
             return dashboard.inspection_response(request, engine, engine.config.to_dict)
         limit = engine.config.max_body_bytes  # the same limits as /v1: size, depth, strict JSON
-        body = await _read_body(request, limit)
+        body = await _read_body(request.receive, limit)
         if body is None:
             return Response(status_code=400)
         if len(body) > limit:
