@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import http
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol as _UvicornH11
@@ -156,8 +156,8 @@ class H11Protocol(_Deadlines, _UvicornH11):
         self.transport.close()
 
 
-class _HeadTooLarge(Exception):
-    """Raised inside the httptools parser to stop it (a head over :data:`HEAD_LIMIT`, a refused upgrade)."""
+class _Refused(Exception):
+    """Raised inside the httptools parser to stop it; the answer to send is on the protocol (``_refused``)."""
 
 
 class HttpToolsProtocol(_Deadlines, _UvicornHttpTools):
@@ -172,9 +172,7 @@ class HttpToolsProtocol(_Deadlines, _UvicornHttpTools):
     _began = False  # a request's first byte has been parsed, its last not yet
     _head_bytes = 0  # bytes received since the last message ended, while in a head
     _parsed_head = 0  # request line and header bytes of the current message
-    _head_too_large = False
-    _upgrade: bytes | None = None  # an Upgrade other than to WebSocket, refused
-    _refusal = ""  # what makes the request invalid HTTP/1.1 where llhttp lets it by (as h11 words it)
+    _refused: tuple[int, dict[str, Any]] | None = None  # the answer to a request stopped in its head
     _hosts = 0  # Host header lines of the current message
 
     def data_received(self, data: bytes) -> None:
@@ -205,20 +203,27 @@ class HttpToolsProtocol(_Deadlines, _UvicornHttpTools):
     def _count(self, size: int) -> None:
         self._parsed_head += size
         if self._parsed_head > HEAD_LIMIT:
-            self._head_too_large = True
-            raise _HeadTooLarge
+            self._refuse(*_too_large())
+
+    def _refuse(self, status: int, err: dict[str, Any]) -> NoReturn:
+        """Stop the parser (any exception does); :meth:`send_400_response` then sends this answer."""
+        self._refused = (status, err)
+        raise _Refused
 
     def on_headers_complete(self) -> None:
         self._in_head = False
         # RFC 9112 3.2: one Host line, and a Host in every HTTP/1.1 request (h11 refuses the same)
         if self._hosts > 1 or (self._hosts == 0 and self.parser.get_http_version() == "1.1"):
-            self._refusal = "Found multiple Host: headers" if self._hosts else "Missing mandatory Host: header"
-            raise _HeadTooLarge  # any exception stops the parser; send_400_response tells which
+            self._refuse(
+                *_not_http("Found multiple Host: headers" if self._hosts else "Missing mandatory Host: header")
+            )
         if self.parser.should_upgrade() and not self._should_upgrade():
             # llhttp would stop reading at the end of the head (the body lost, the connection stuck):
             # say so instead. WebSocket upgrades go on as uvicorn does them.
-            self._upgrade = (self._get_upgrade() or b"?")[:40]
-            raise _HeadTooLarge  # any exception stops the parser; send_400_response tells which
+            wanted = (self._get_upgrade() or b"?")[:40].decode("latin-1")
+            message = (f"Upgrade to {wanted!r} is not supported: the mock speaks HTTP/1.1 (and WebSocket on /v1). "
+                       "Send the request without the Upgrade header (curl: without --http2).")  # fmt: skip
+            self._refuse(400, error_item("invalidHttpRequest", message))
         super().on_headers_complete()
         if self.pipeline:  # queued behind an answer still being made: no clock on its body yet
             self._disarm()
@@ -267,17 +272,8 @@ class HttpToolsProtocol(_Deadlines, _UvicornHttpTools):
         if not self._may_answer():
             self.transport.close()  # the app has answered already (e.g. a 413 mid-body): nothing more to send
             return
-        if self._head_too_large:
-            self._answer(*_too_large())
-            return
-        if self._refusal:
-            self._answer(*_not_http(self._refusal))
-            return
-        if self._upgrade is not None:
-            protocol_name = self._upgrade.decode("latin-1")
-            message = (f"Upgrade to {protocol_name!r} is not supported: the mock speaks HTTP/1.1 (and WebSocket on "
-                       "/v1). Send the request without the Upgrade header (curl: without --http2).")  # fmt: skip
-            self._answer(400, error_item("invalidHttpRequest", message))
+        if self._refused is not None:
+            self._answer(*self._refused)
             return
         exc = sys.exc_info()[1]  # uvicorn calls this from its `except httptools.HttpParserError`
         self._answer(*_not_http(str(exc or "").strip()))
